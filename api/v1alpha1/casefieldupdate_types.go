@@ -1,0 +1,192 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CaseFieldUpdateSpec declares field values to set on one Amazon Connect
+// Cases case. The operator sends them with a single UpdateCase call per
+// generation of the object.
+type CaseFieldUpdateSpec struct {
+	// domainId is the identifier of the Cases domain that holds the case.
+	// It cannot be changed once set: create another object instead.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=500
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="domainId is immutable: create another CaseFieldUpdate to update a case in another domain"
+	DomainID string `json:"domainId"`
+
+	// caseId is the identifier of the case to update.
+	// It cannot be changed once set: create another object instead.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=500
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="caseId is immutable: create another CaseFieldUpdate to update another case"
+	CaseID string `json:"caseId"`
+
+	// fields lists the fields to set and their values: 1 to 220 items (the
+	// UpdateCase limit), each field at most once. Fields not listed keep the
+	// value they have on the case.
+	// +required
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=220
+	// +kubebuilder:validation:XValidation:rule="self.map(f, f.id).distinct().size() == self.size()",message="each field id may appear only once in fields"
+	Fields []CaseField `json:"fields"`
+
+	// performedBy names the entity recorded in the case's audit history as
+	// the author of the update. When unset, the service records the caller.
+	// +optional
+	PerformedBy *PerformedBy `json:"performedBy,omitempty"`
+}
+
+// CaseField is one field of the case and the value to give it.
+type CaseField struct {
+	// id is the identifier of the field in the Cases domain (as returned by
+	// ListFields), for example a system field such as "status" or the
+	// generated identifier of a custom field.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=500
+	ID string `json:"id"`
+
+	// value is the value to set. Exactly one of its members must be set, and
+	// it must match the field's type in the domain.
+	// +required
+	Value FieldValue `json:"value"`
+}
+
+// FieldValue is the value of a case field: exactly one member is set, and the
+// member must fit the field's type (Number: doubleValue; Boolean:
+// booleanValue; Text, Url, DateTime and SingleSelect: stringValue; User:
+// userArnValue). emptyValue clears the field.
+// +kubebuilder:validation:XValidation:rule="[has(self.booleanValue), has(self.doubleValue), has(self.stringValue), has(self.emptyValue), has(self.userArnValue)].filter(x, x).size() == 1",message="value must set exactly one of booleanValue, doubleValue, stringValue, emptyValue or userArnValue"
+type FieldValue struct {
+	// booleanValue is the value of a Boolean field.
+	// +optional
+	BooleanValue *bool `json:"booleanValue,omitempty"`
+
+	// doubleValue is the value of a Number field, as a JSON number.
+	//
+	// It is a float64 because the service's type is a double and a user
+	// writes a plain number ("doubleValue: 4.5"); a resource.Quantity or a
+	// string would change the wire format users know from the AWS API. The
+	// CRD is generated with allowDangerousTypes for this reason only.
+	// +optional
+	DoubleValue *float64 `json:"doubleValue,omitempty"`
+
+	// stringValue is the value of a Text, Url, DateTime or SingleSelect
+	// field: at most 4100 characters.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4100
+	StringValue *string `json:"stringValue,omitempty"`
+
+	// emptyValue, set to {}, clears the field. The service refuses it for a
+	// field that the case's template marks as required.
+	// +optional
+	EmptyValue *EmptyValue `json:"emptyValue,omitempty"`
+
+	// userArnValue is the value of a User field: the ARN of an Amazon Connect
+	// user, at most 500 characters.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=500
+	UserArnValue *string `json:"userArnValue,omitempty"`
+}
+
+// EmptyValue clears a field. It has no members: write it as {}.
+type EmptyValue struct{}
+
+// PerformedBy names who the service records as the author of the update:
+// exactly one of userArn or customEntity.
+// +kubebuilder:validation:XValidation:rule="has(self.userArn) != has(self.customEntity)",message="performedBy must set exactly one of userArn or customEntity"
+type PerformedBy struct {
+	// userArn is the ARN of an Amazon Connect user, 1 to 500 characters.
+	// The caller needs connect:DescribeUser on that user.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=500
+	UserArn *string `json:"userArn,omitempty"`
+
+	// customEntity is any other name of the author, 1 to 500 characters of
+	// letters, digits, spaces and _ - . @ : / (not ending with a space).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=500
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_\-\.@:/ ]*[a-zA-Z0-9_\-\.@:/]$`
+	CustomEntity *string `json:"customEntity,omitempty"`
+}
+
+// CaseFieldUpdateStatus is what the operator observed and did.
+type CaseFieldUpdateStatus struct {
+	// observedGeneration is the generation of the spec that the conditions
+	// describe.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions are Ready, Reconciling and Stalled, following the kstatus
+	// conventions. Ready's reason tells the outcome of the last UpdateCase
+	// call: Applied, ValidationError, ResourceNotFound, AccessDenied,
+	// InvalidCredentials, Throttled, InternalServerError or NetworkError.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// lastAppliedTime is when UpdateCase last succeeded for this object.
+	// +optional
+	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
+
+	// lastRequestId is the AWS request id of the last UpdateCase call, to
+	// quote when asking AWS support about it.
+	// +optional
+	LastRequestID string `json:"lastRequestId,omitempty"`
+
+	// failures counts the failed UpdateCase attempts since the last success.
+	// +optional
+	Failures int32 `json:"failures,omitempty"`
+}
+
+// CaseFieldUpdate sets field values on an Amazon Connect Cases case through
+// the UpdateCase API, and reports the outcome in its conditions.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=cfu,categories=connectcases
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Case",type=string,JSONPath=`.spec.caseId`
+// +kubebuilder:printcolumn:name="Domain",type=string,JSONPath=`.spec.domainId`,priority=1
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type CaseFieldUpdate struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the case, the fields and the values to set.
+	// +required
+	Spec CaseFieldUpdateSpec `json:"spec"`
+
+	// status is what the operator observed and did.
+	// +optional
+	Status CaseFieldUpdateStatus `json:"status,omitempty"`
+}
+
+// CaseFieldUpdateList is a list of CaseFieldUpdate objects.
+//
+// +kubebuilder:object:root=true
+type CaseFieldUpdateList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the list's metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the objects of the list.
+	Items []CaseFieldUpdate `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&CaseFieldUpdate{}, &CaseFieldUpdateList{})
+}

@@ -1,0 +1,69 @@
+package v1alpha1
+
+// Condition types of a CaseFieldUpdate. They follow the kstatus conventions,
+// so that kubectl wait, Flux and Argo CD can read an object's health without
+// knowing the kind:
+//   - Ready is True once the declared values were applied to the case;
+//   - Reconciling is True while the operator is still trying (retrying a
+//     transient failure);
+//   - Stalled is True when the operator cannot make progress without a change
+//     to the spec or to something outside the cluster (IAM, the case itself).
+const (
+	// ReadyCondition tells whether the spec's values were applied to the case
+	// for the current generation.
+	ReadyCondition = "Ready"
+
+	// ReconcilingCondition is True while a transient failure is being retried.
+	ReconcilingCondition = "Reconciling"
+
+	// StalledCondition is True while progress needs a change the operator
+	// cannot make by itself.
+	StalledCondition = "Stalled"
+)
+
+// Reasons of the Ready condition, one per outcome of an UpdateCase call. The
+// Reconciling or Stalled condition, when set, carries the same reason.
+const (
+	// AppliedReason: UpdateCase succeeded for the current generation. The
+	// generation is not sent again.
+	AppliedReason = "Applied"
+
+	// ValidationErrorReason: the service answered ValidationException, or a
+	// local check rejected the spec before any call. Stalled; no retry until
+	// the spec changes.
+	ValidationErrorReason = "ValidationError"
+
+	// ResourceNotFoundReason: the domain, the case or a field does not exist
+	// (ResourceNotFoundException). Stalled; retried at the stalled retry
+	// interval, since the case may be created later by the same sync.
+	ResourceNotFoundReason = "ResourceNotFound"
+
+	// AccessDeniedReason: the credentials are not allowed to update the case
+	// (AccessDeniedException). Stalled; retried at the stalled retry interval,
+	// since IAM is fixed outside the cluster.
+	AccessDeniedReason = "AccessDenied"
+
+	// InvalidCredentialsReason: no credentials could be resolved, or the
+	// service did not accept them (UnrecognizedClientException,
+	// InvalidSignatureException, an expired token). Stalled; retried at the
+	// stalled retry interval.
+	InvalidCredentialsReason = "InvalidCredentials"
+
+	// ThrottledReason: the service throttled the call (ThrottlingException).
+	// Reconciling; retried with exponential backoff and full jitter.
+	ThrottledReason = "Throttled"
+
+	// InternalServerErrorReason: the service failed (InternalServerException
+	// or another server fault). Reconciling; retried with the same backoff,
+	// never sooner than the exception's retryAfterSeconds.
+	InternalServerErrorReason = "InternalServerError"
+
+	// NetworkErrorReason: the call did not get an answer (timeout, connection
+	// reset, DNS failure). Reconciling; retried with the same backoff.
+	NetworkErrorReason = "NetworkError"
+
+	// UnexpectedErrorReason: the service rejected the call with an error code
+	// that the operator does not know. Stalled; retried at the stalled retry
+	// interval, so that an unknown but transient rejection heals by itself.
+	UnexpectedErrorReason = "UnexpectedError"
+)
