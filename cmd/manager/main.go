@@ -10,17 +10,20 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 	"github.com/connectcases-operator/connectcases-operator/controllers"
 	"github.com/connectcases-operator/connectcases-operator/internal/cases"
+	"github.com/connectcases-operator/connectcases-operator/internal/metrics"
 )
 
 // options are the manager's command-line settings.
@@ -36,6 +39,7 @@ type options struct {
 	awsMaxAttempts          int
 	stalledRetryInterval    time.Duration
 	maxBackoff              time.Duration
+	awsClientLogging        bool
 	zap                     zap.Options
 }
 
@@ -61,6 +65,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.awsMaxAttempts, "aws-max-attempts", cases.DefaultMaxAttempts, "Attempts of the SDK retryer per AWS call.")
 	fs.DurationVar(&o.stalledRetryInterval, "stalled-retry-interval", controllers.DefaultStalledRetryInterval, "Wait (jittered) before retrying ResourceNotFound, AccessDenied and InvalidCredentials.")
 	fs.DurationVar(&o.maxBackoff, "max-backoff", controllers.DefaultMaxBackoff, "Longest backoff between retries of throttled or failed calls.")
+	fs.BoolVar(&o.awsClientLogging, "aws-client-logging", false, "Log every AWS request, response (without bodies), signing and retry at debug level (--zap-log-level=debug).")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -85,7 +90,11 @@ func run(ctx context.Context, args []string) error {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(casesv1alpha1.AddToScheme(scheme))
 
-	awsCfg, err := cases.LoadConfig(ctx, cases.Options{Region: o.awsRegion, MaxAttempts: o.awsMaxAttempts})
+	awsOpts := cases.Options{Region: o.awsRegion, MaxAttempts: o.awsMaxAttempts, Logger: ctrl.Log.WithName("aws")}
+	if o.awsClientLogging {
+		awsOpts.ClientLogMode = aws.LogRequest | aws.LogResponse | aws.LogSigning | aws.LogRetries
+	}
+	awsCfg, err := cases.LoadConfig(ctx, awsOpts)
 	if err != nil {
 		return err
 	}
@@ -122,6 +131,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	if err := r.SetupWithManager(mgr, o.maxConcurrentReconciles); err != nil {
 		return fmt.Errorf("failed to set up the CaseFieldUpdate controller: %w", err)
+	}
+	if err := ctrlmetrics.Registry.Register(metrics.NewObjectCollector(mgr.GetCache())); err != nil {
+		return fmt.Errorf("failed to register the object metrics: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("failed to add the health check: %w", err)

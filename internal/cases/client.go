@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/go-logr/logr"
 )
 
 // Defaults of the SDK retryer. The controller does the long waiting with its
@@ -45,6 +46,14 @@ type Options struct {
 	// Retryer, when set, replaces the retryer built from MaxAttempts and
 	// MaxBackoff.
 	Retryer func() aws.Retryer
+
+	// ClientLogMode turns on the SDK's own logs (requests, responses,
+	// signing, retries); they go to Logger at debug level. Off when zero.
+	ClientLogMode aws.ClientLogMode
+
+	// Logger receives the SDK's client logs when the call's context carries
+	// no logr logger; discarded when zero.
+	Logger logr.Logger
 }
 
 // LoadConfig resolves the AWS configuration from the SDK's default chain:
@@ -74,6 +83,8 @@ func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 		return aws.Config{}, errors.New("no AWS region is configured: set AWS_REGION or --aws-region")
 	}
 	cfg.Credentials = GuardCredentials(cfg.Credentials)
+	cfg.ClientLogMode = opts.ClientLogMode
+	cfg.Logger = sdkLogger{base: opts.Logger}
 	return cfg, nil
 }
 
@@ -105,9 +116,12 @@ func CheckCredentials(ctx context.Context, cfg aws.Config) error {
 	return err
 }
 
-// NewClient returns a Connect Cases client for cfg.
+// NewClient returns a Connect Cases client for cfg. Every attempt of every
+// call is counted in the connectcases_api_* metrics and logged at V(1) with
+// its request id.
 func NewClient(cfg aws.Config, optFns ...func(*connectcases.Options)) *connectcases.Client {
-	return connectcases.NewFromConfig(cfg, optFns...)
+	withTelemetry := func(o *connectcases.Options) { o.APIOptions = append(o.APIOptions, addTelemetry) }
+	return connectcases.NewFromConfig(cfg, append([]func(*connectcases.Options){withTelemetry}, optFns...)...)
 }
 
 // RequestIDFromMetadata returns the AWS request id of a successful call.
