@@ -7,6 +7,11 @@ SHELL := /usr/bin/env bash -o pipefail
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CONTROLLER_GEN ?= $(shell hack/tool.sh sigs.k8s.io/controller-tools/cmd/controller-gen $(CONTROLLER_TOOLS_VERSION))
+HELM_VERSION ?= v3.22.0
+# The Kubernetes version the chart is rendered for; a helm built from source
+# defaults to an old one.
+KUBE_VERSION ?= 1.37.2
+HELM ?= $(shell hack/tool.sh helm.sh/helm/v3/cmd/helm $(HELM_VERSION))
 
 IMG ?= ghcr.io/connectcases-operator/connectcases-operator:latest
 GO_TEST_FLAGS ?= -race
@@ -54,8 +59,8 @@ test: vet ## Run every test: unit, emulator conformance, envtest and black-box.
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) -count=1 ./...
 
 .PHONY: demo
-demo: ## Run the operator end to end on a local control plane and the emulator.
-	@hack/demo.sh
+demo: ## Run the operator end to end on a local control plane and the emulator (DEMO_EXIT=1 to stop at once).
+	go run ./hack/demo
 
 ##@ Build
 
@@ -77,3 +82,47 @@ install: manifests ## Install the CRD into the cluster of the current kubeconfig
 .PHONY: uninstall
 uninstall: manifests ## Remove the CRD (and every CaseFieldUpdate) from the cluster.
 	kubectl delete --ignore-not-found -f config/crd/bases
+
+.PHONY: deploy
+deploy: manifests ## Deploy the operator (config/default, image IMG) to the cluster of the current kubeconfig.
+	@hack/kustomize.sh set-image "$(IMG)" | kubectl apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: ## Remove the operator (but not the CRD's objects' cases) from the cluster of the current kubeconfig.
+	@hack/kustomize.sh set-image "$(IMG)" | kubectl delete --ignore-not-found -f -
+
+.PHONY: build-installer
+build-installer: manifests ## Write dist/install.yaml: the CRD, RBAC and the manager (image IMG) in one file.
+	@mkdir -p dist
+	hack/kustomize.sh set-image "$(IMG)" > dist/install.yaml
+	@echo "wrote dist/install.yaml"
+
+##@ Packaging
+
+.PHONY: helm-sync
+helm-sync: manifests ## Copy the generated CRD, the RBAC rules and the Argo CD health check into the Helm chart.
+	rm -f charts/connectcases-operator/files/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/connectcases-operator/files/crds/
+	cp config/rbac/role.yaml config/rbac/leader_election_role.yaml charts/connectcases-operator/files/rbac/
+	cp config/argocd/resource_customizations/cases.connectcases.dev/CaseFieldUpdate/health.lua charts/connectcases-operator/files/argocd/
+
+.PHONY: helm-lint
+helm-lint: ## Lint the Helm chart with its default values and with every option on.
+	$(HELM) lint --strict charts/connectcases-operator
+	$(HELM) lint --strict charts/connectcases-operator -f test/packaging/testdata/values-all.yaml
+
+.PHONY: helm-template
+helm-template: ## Render the Helm chart with its default values.
+	$(HELM) template connectcases-operator charts/connectcases-operator --namespace connectcases-system --kube-version $(KUBE_VERSION)
+
+.PHONY: verify-static
+verify-static: ## Check that the manager builds as a static binary (no interpreter, no shared library).
+	go test ./test/packaging/ -run TestManagerBinaryIsStatic -count=1
+
+.PHONY: docker-build
+docker-build: ## Build the manager image IMG (needs a Docker engine).
+	docker build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the manager image IMG.
+	docker push $(IMG)
