@@ -61,9 +61,9 @@ type CaseFieldUpdateReconciler struct {
 	Now func() time.Time
 }
 
-// +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casefieldupdates,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casefieldupdates,verbs=list;watch
 // +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casefieldupdates/status,verbs=patch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
 // Reconcile applies the current generation of a CaseFieldUpdate, once.
 func (r *CaseFieldUpdateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {

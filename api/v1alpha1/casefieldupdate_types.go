@@ -170,8 +170,12 @@ type CaseFieldUpdate struct {
 	// +required
 	Spec CaseFieldUpdateSpec `json:"spec"`
 
-	// status is what the operator observed and did.
+	// status is what the operator observed and did. A new object reads
+	// observedGeneration 0 until the operator first writes its status, so
+	// that kstatus (Flux, kubectl wait) sees it in progress rather than
+	// current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status CaseFieldUpdateStatus `json:"status,omitempty"`
 }
 
