@@ -62,6 +62,10 @@ test: vet ## Run every test: unit, emulator conformance, envtest and black-box.
 demo: ## Run the operator end to end on a local control plane and the emulator (DEMO_EXIT=1 to stop at once).
 	go run ./hack/demo
 
+.PHONY: bench
+bench: ## Measure throughput, quota use and memory at scale; writes bench/results.json (BENCH_FLAGS="-scale 0.1 -only A").
+	go run ./test/bench $(BENCH_FLAGS)
+
 ##@ Build
 
 .PHONY: build
