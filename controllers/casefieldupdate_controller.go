@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
@@ -28,6 +29,7 @@ import (
 // concurrent use and must honour the context's deadline.
 type CaseUpdater interface {
 	UpdateCase(ctx context.Context, in *connectcases.UpdateCaseInput, optFns ...func(*connectcases.Options)) (*connectcases.UpdateCaseOutput, error)
+	GetCase(ctx context.Context, in *connectcases.GetCaseInput, optFns ...func(*connectcases.Options)) (*connectcases.GetCaseOutput, error)
 }
 
 // Defaults of the reconciler's timing settings.
@@ -35,6 +37,10 @@ const (
 	DefaultCallTimeout          = 30 * time.Second
 	DefaultStalledRetryInterval = 5 * time.Minute
 	DefaultMaxBackoff           = 5 * time.Minute
+	DefaultResyncInterval       = 10 * time.Minute
+	// DefaultMaxLimiterWait is the longest a worker waits in place for a
+	// rate-limiter slot; a longer wait requeues the object for that time.
+	DefaultMaxLimiterWait = 500 * time.Millisecond
 )
 
 // CaseFieldUpdateReconciler applies CaseFieldUpdate objects to Connect Cases.
@@ -43,6 +49,10 @@ type CaseFieldUpdateReconciler struct {
 
 	// Cases is the Connect Cases API.
 	Cases CaseUpdater
+
+	// Limiter paces the AWS calls of every worker; nil means no client-side
+	// limit.
+	Limiter *cases.Limiter
 
 	// Recorder emits the objects' Events.
 	Recorder events.EventRecorder
@@ -57,6 +67,9 @@ type CaseFieldUpdateReconciler struct {
 	// MaxBackoff caps the exponential backoff of transient failures.
 	MaxBackoff time.Duration
 
+	// MaxLimiterWait is the longest a worker waits in place for the limiter.
+	MaxLimiterWait time.Duration
+
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -65,29 +78,87 @@ type CaseFieldUpdateReconciler struct {
 // +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casefieldupdates/status,verbs=patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
-// Reconcile applies the current generation of a CaseFieldUpdate, once.
-func (r *CaseFieldUpdateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+// Reconcile applies the current generation of a CaseFieldUpdate, once, and
+// in Enforce mode repairs drift. It writes at most one status patch.
+func (r *CaseFieldUpdateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := &casesv1alpha1.CaseFieldUpdate{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			r.forgetSlots(req.String())
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !obj.DeletionTimestamp.IsZero() || isSettled(obj) {
+	if !obj.DeletionTimestamp.IsZero() {
+		r.forgetSlots(req.String())
 		return ctrl.Result{}, nil
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("domainId", obj.Spec.DomainID, "caseId", obj.Spec.CaseID, "generation", obj.Generation)
 	ctx = ctrl.LoggerInto(ctx, log)
 
 	before := obj.DeepCopy()
-	outcome, called := r.apply(ctx, obj)
-	setStatus(obj, outcome, called, metav1.NewTime(r.now()))
-
+	res, outcome, err := r.sync(ctx, obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	if !equality.Semantic.DeepEqual(before.Status, obj.Status) {
 		if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("failed to patch the status of %s: %w", req.NamespacedName, err)
 		}
 	}
 	r.recordEvent(obj, readyReason(before), outcome)
-	return ctrl.Result{RequeueAfter: r.requeueAfter(outcome, obj.Status.Failures)}, nil
+	return res, nil
+}
+
+// sync decides what obj needs, makes the AWS calls and records the outcome
+// in obj's status, which the caller patches. It returns the outcome of the
+// UpdateCase attempt, nil when none was made.
+func (r *CaseFieldUpdateReconciler) sync(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate) (ctrl.Result, *Outcome, error) {
+	now := metav1.NewTime(r.now())
+	if isPaused(obj) {
+		setPaused(obj)
+		return ctrl.Result{}, nil, nil
+	}
+	others, err := r.sameCase(ctx, obj)
+	if err != nil {
+		return ctrl.Result{}, nil, fmt.Errorf("failed to list the objects of case %s: %w", caseKey(obj), err)
+	}
+	if msg, conflict := findConflicts(obj, others); conflict {
+		setStatus(obj, Outcome{Reason: casesv1alpha1.FieldConflictReason, Message: msg, Retry: RetryNever}, false, now)
+		return ctrl.Result{}, nil, nil
+	}
+
+	requested := obj.Annotations[casesv1alpha1.ReconcileRequestedAtAnnotation]
+	requestPending := requested != "" && requested != obj.Status.LastHandledReconcileAt
+	if isSettled(obj) && !requestPending {
+		restoreAfterPause(obj)
+		if obj.Spec.SyncPolicy != casesv1alpha1.SyncPolicyEnforce || readyReason(obj) != casesv1alpha1.AppliedReason {
+			return ctrl.Result{}, nil, nil
+		}
+		drifted, res, done := r.checkDrift(ctx, obj, now)
+		if done {
+			return res, nil, nil
+		}
+		r.record(obj, corev1.EventTypeWarning, casesv1alpha1.DriftDetectedReason, driftMessage(obj, drifted))
+		driftDetected.WithLabelValues(obj.Namespace).Inc()
+	}
+
+	key := client.ObjectKeyFromObject(obj).String()
+	if wait, ok := r.waitForSlot(ctx, "UpdateCase", key); !ok {
+		return ctrl.Result{RequeueAfter: wait}, nil, nil
+	}
+	outcome, called := r.apply(ctx, obj)
+	if called {
+		r.observe("UpdateCase", outcome.Reason == casesv1alpha1.ThrottledReason)
+	}
+	setStatus(obj, outcome, called, now)
+	if requestPending {
+		obj.Status.LastHandledReconcileAt = requested
+	}
+	if outcome.Reason == casesv1alpha1.AppliedReason && obj.Spec.SyncPolicy == casesv1alpha1.SyncPolicyEnforce {
+		obj.Status.LastCheckedTime = &now
+		return ctrl.Result{RequeueAfter: jitter(resyncInterval(obj))}, &outcome, nil
+	}
+	return ctrl.Result{RequeueAfter: r.requeueAfter(outcome, obj.Status.Failures)}, &outcome, nil
 }
 
 // apply builds and sends the UpdateCase request of obj's spec. It reports the
@@ -116,67 +187,42 @@ func (r *CaseFieldUpdateReconciler) apply(ctx context.Context, obj *casesv1alpha
 // recordEvent emits a Normal Applied event once per applied generation, and a
 // Warning when the failure reason differs from the previous one, so that a
 // run of the same failure (throttling) does not flood the Events.
-func (r *CaseFieldUpdateReconciler) recordEvent(obj *casesv1alpha1.CaseFieldUpdate, previousReason string, o Outcome) {
-	if r.Recorder == nil {
+func (r *CaseFieldUpdateReconciler) recordEvent(obj *casesv1alpha1.CaseFieldUpdate, previousReason string, o *Outcome) {
+	if o != nil && o.Reason == casesv1alpha1.AppliedReason {
+		r.record(obj, corev1.EventTypeNormal, o.Reason, o.Message)
 		return
 	}
-	if o.Reason == casesv1alpha1.AppliedReason {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, o.Reason, "UpdateCase", "%s", o.Message)
+	reason := readyReason(obj)
+	if reason == previousReason || reason == casesv1alpha1.AppliedReason || reason == "" {
 		return
 	}
-	if o.Reason != previousReason {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, o.Reason, "UpdateCase", "%s", o.Message)
+	eventType := corev1.EventTypeWarning
+	if reason == casesv1alpha1.PausedReason {
+		eventType = corev1.EventTypeNormal
 	}
+	r.record(obj, eventType, reason, readyMessage(obj))
 }
 
-// requeueAfter returns when the object is tried again after an outcome; zero
-// means not until it changes.
-func (r *CaseFieldUpdateReconciler) requeueAfter(o Outcome, failures int32) time.Duration {
-	switch o.Retry {
-	case RetryStalled:
-		return jitter(r.stalledRetryInterval())
-	case RetryBackoff:
-		return max(fullJitterBackoff(failures, time.Second, r.maxBackoff()), o.RetryAfter)
-	default:
-		return 0
+// record emits one Event about obj, when a recorder is configured.
+func (r *CaseFieldUpdateReconciler) record(obj *casesv1alpha1.CaseFieldUpdate, eventType, reason, message string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, eventType, reason, "UpdateCase", "%s", message)
 	}
-}
-
-func (r *CaseFieldUpdateReconciler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
-
-func (r *CaseFieldUpdateReconciler) callTimeout() time.Duration {
-	return orDefault(r.CallTimeout, DefaultCallTimeout)
-}
-
-func (r *CaseFieldUpdateReconciler) stalledRetryInterval() time.Duration {
-	return orDefault(r.StalledRetryInterval, DefaultStalledRetryInterval)
-}
-
-func (r *CaseFieldUpdateReconciler) maxBackoff() time.Duration {
-	return orDefault(r.MaxBackoff, DefaultMaxBackoff)
-}
-
-// orDefault returns d, or def when d is not positive.
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 // SetupWithManager registers the reconciler with mgr. Status updates do not
 // trigger a reconcile (they leave the generation as it is); spec and
-// annotation changes do.
+// annotation changes do, and so does a change of another object of the same
+// case, which may start or end a field conflict.
 func (r *CaseFieldUpdateReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &casesv1alpha1.CaseFieldUpdate{}, caseIndexKey, indexByCase); err != nil {
+		return fmt.Errorf("failed to index CaseFieldUpdates by case: %w", err)
+	}
+	changes := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&casesv1alpha1.CaseFieldUpdate{}, builder.WithPredicates(
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}),
-		)).
+		For(&casesv1alpha1.CaseFieldUpdate{}, builder.WithPredicates(changes)).
+		Watches(&casesv1alpha1.CaseFieldUpdate{}, handler.EnqueueRequestsFromMapFunc(r.peersOf),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, maxConcurrentReconciles)}).
 		Complete(r)
 }

@@ -269,7 +269,11 @@ func TestOutcomes(t *testing.T) {
 			}
 			g.Expect(k8sClient.Create(ctx, obj)).To(Succeed())
 
-			r := h.reconciler(k8sClient)
+			cl := h.cachedClient()
+			g.Eventually(func() error {
+				return cl.Get(ctx, client.ObjectKeyFromObject(obj), &casesv1alpha1.CaseFieldUpdate{})
+			}, timeout, interval).Should(Succeed())
+			r := h.reconciler(cl)
 			broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: kubernetes.NewForConfigOrDie(restConfig).EventsV1()})
 			stopCh := make(chan struct{})
 			broadcaster.StartRecordingToSink(stopCh)
@@ -308,6 +312,11 @@ func TestOutcomes(t *testing.T) {
 			// A second reconcile of a settled generation sends nothing.
 			if tc.want.reason == casesv1alpha1.AppliedReason || tc.want.reason == casesv1alpha1.ValidationErrorReason {
 				calls := h.emu.CallCount("UpdateCase", "")
+				g.Eventually(func(g Gomega) {
+					cached := &casesv1alpha1.CaseFieldUpdate{}
+					g.Expect(cl.Get(ctx, client.ObjectKeyFromObject(obj), cached)).To(Succeed())
+					g.Expect(readyReason(cached)).To(Equal(tc.want.reason))
+				}, timeout, interval).Should(Succeed())
 				res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(res.RequeueAfter).To(BeZero())

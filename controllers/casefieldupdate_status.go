@@ -85,8 +85,9 @@ func isSettled(obj *casesv1alpha1.CaseFieldUpdate) bool {
 	if c == nil || c.ObservedGeneration != obj.Generation {
 		return false
 	}
-	return c.Reason == casesv1alpha1.AppliedReason && c.Status == metav1.ConditionTrue ||
-		c.Reason == casesv1alpha1.ValidationErrorReason
+	// Ready is True only for a generation that was applied (its reason is
+	// Applied, or Paused when the pause came after the apply).
+	return c.Status == metav1.ConditionTrue || c.Reason == casesv1alpha1.ValidationErrorReason
 }
 
 // plural returns one or many according to n.

@@ -218,6 +218,24 @@ func (h *harness) reconciler(c client.Client) *CaseFieldUpdateReconciler {
 	}
 }
 
+// cachedClient returns a client that reads from a started cache with the
+// reconciler's index, as a manager's client does, and writes to the API
+// server. The cache stops at the end of the test.
+func (h *harness) cachedClient() client.Client {
+	h.t.Helper()
+	g := NewWithT(h.t)
+	c, err := cache.New(restConfig, cache.Options{Scheme: scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(c.IndexField(context.Background(), &casesv1alpha1.CaseFieldUpdate{}, caseIndexKey, indexByCase)).To(Succeed())
+	ctx, cancel := context.WithCancel(context.Background())
+	h.t.Cleanup(cancel)
+	go func() { _ = c.Start(ctx) }()
+	g.Expect(c.WaitForCacheSync(ctx)).To(BeTrue())
+	cl, err := client.New(restConfig, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: c}})
+	g.Expect(err).NotTo(HaveOccurred())
+	return cl
+}
+
 // startManager runs a manager that reconciles the harness's objects, until
 // the returned function (also run at cleanup) stops it.
 func (h *harness) startManager(tune func(r *CaseFieldUpdateReconciler)) func() {

@@ -38,7 +38,46 @@ type CaseFieldUpdateSpec struct {
 	// the author of the update. When unset, the service records the caller.
 	// +optional
 	PerformedBy *PerformedBy `json:"performedBy,omitempty"`
+
+	// syncPolicy says what the operator does once a generation is applied.
+	// ApplyOnce (the default) applies each generation once and then leaves
+	// the case alone. Enforce also reads the case every resyncInterval and
+	// applies the spec again when a field differs from it (drift), reporting
+	// the drift with an Event.
+	// +optional
+	// +kubebuilder:default=ApplyOnce
+	SyncPolicy SyncPolicy `json:"syncPolicy,omitempty"`
+
+	// resyncInterval is how often, jittered, an Enforce object reads its case
+	// to detect drift: at least 30s. Default 10m.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('30s')",message="resyncInterval must be at least 30s"
+	ResyncInterval *metav1.Duration `json:"resyncInterval,omitempty"`
 }
+
+// SyncPolicy is ApplyOnce or Enforce.
+// +kubebuilder:validation:Enum=ApplyOnce;Enforce
+type SyncPolicy string
+
+const (
+	// SyncPolicyApplyOnce applies each generation once.
+	SyncPolicyApplyOnce SyncPolicy = "ApplyOnce"
+	// SyncPolicyEnforce applies each generation, then repairs drift found by
+	// reading the case every resyncInterval.
+	SyncPolicyEnforce SyncPolicy = "Enforce"
+)
+
+// Annotations that control the reconciliation of an object.
+const (
+	// PausedAnnotation, set to "true", stops every AWS call for the object
+	// until it is removed or set to another value.
+	PausedAnnotation = "cases.connectcases.dev/paused"
+
+	// ReconcileRequestedAtAnnotation asks for the spec to be applied again
+	// now, even without a change: set it to a new value (a timestamp, a
+	// token); status.lastHandledReconcileAt echoes the value once handled.
+	ReconcileRequestedAtAnnotation = "cases.connectcases.dev/reconcile-requested-at"
+)
 
 // CaseField is one field of the case and the value to give it.
 type CaseField struct {
@@ -145,6 +184,16 @@ type CaseFieldUpdateStatus struct {
 	// failures counts the failed UpdateCase attempts since the last success.
 	// +optional
 	Failures int32 `json:"failures,omitempty"`
+
+	// lastCheckedTime is when an Enforce object last read its case to look
+	// for drift.
+	// +optional
+	LastCheckedTime *metav1.Time `json:"lastCheckedTime,omitempty"`
+
+	// lastHandledReconcileAt is the value of the reconcile-requested-at
+	// annotation that was last handled.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 }
 
 // CaseFieldUpdate sets field values on an Amazon Connect Cases case through

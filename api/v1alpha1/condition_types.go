@@ -66,4 +66,18 @@ const (
 	// that the operator does not know. Stalled; retried at the stalled retry
 	// interval, so that an unknown but transient rejection heals by itself.
 	UnexpectedErrorReason = "UnexpectedError"
+
+	// PausedReason: the paused annotation is set; no AWS call is made until
+	// it is removed. Ready keeps the status it had.
+	PausedReason = "Paused"
+
+	// FieldConflictReason: another CaseFieldUpdate sets one of the same
+	// fields of the same case to another value. Stalled; neither object is
+	// applied until one of them changes, so they cannot overwrite each other
+	// in turn.
+	FieldConflictReason = "FieldConflict"
 )
+
+// DriftDetectedReason is the reason of the Event an Enforce object emits
+// when it finds a field of its case changed outside of it.
+const DriftDetectedReason = "DriftDetected"

@@ -4,17 +4,16 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -26,55 +25,11 @@ import (
 	"github.com/connectcases-operator/connectcases-operator/internal/metrics"
 )
 
-// options are the manager's command-line settings.
-type options struct {
-	metricsAddr             string
-	probeAddr               string
-	leaderElect             bool
-	leaderElectionID        string
-	leaderElectionNamespace string
-	maxConcurrentReconciles int
-	awsRegion               string
-	awsCallTimeout          time.Duration
-	awsMaxAttempts          int
-	stalledRetryInterval    time.Duration
-	maxBackoff              time.Duration
-	awsClientLogging        bool
-	zap                     zap.Options
-}
-
 func main() {
 	if err := run(ctrl.SetupSignalHandler(), os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
 	}
-}
-
-// parseFlags reads the command line into options.
-func parseFlags(args []string) (options, error) {
-	var o options
-	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
-	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint; 0 turns it off.")
-	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes; 0 turns them off.")
-	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles.")
-	fs.StringVar(&o.leaderElectionID, "leader-election-id", "connectcases-operator.cases.connectcases.dev", "Name of the leader election Lease.")
-	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; the pod's namespace when empty.")
-	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Number of objects reconciled at once.")
-	fs.StringVar(&o.awsRegion, "aws-region", "", "AWS region; overrides AWS_REGION and the shared config.")
-	fs.DurationVar(&o.awsCallTimeout, "aws-call-timeout", controllers.DefaultCallTimeout, "Timeout of each AWS call, SDK retries included.")
-	fs.IntVar(&o.awsMaxAttempts, "aws-max-attempts", cases.DefaultMaxAttempts, "Attempts of the SDK retryer per AWS call.")
-	fs.DurationVar(&o.stalledRetryInterval, "stalled-retry-interval", controllers.DefaultStalledRetryInterval, "Wait (jittered) before retrying ResourceNotFound, AccessDenied and InvalidCredentials.")
-	fs.DurationVar(&o.maxBackoff, "max-backoff", controllers.DefaultMaxBackoff, "Longest backoff between retries of throttled or failed calls.")
-	fs.BoolVar(&o.awsClientLogging, "aws-client-logging", false, "Log every AWS request, response (without bodies), signing and retry at debug level (--zap-log-level=debug).")
-	o.zap = zap.Options{Development: false}
-	o.zap.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if o.maxConcurrentReconciles < 1 {
-		return o, errors.New("--max-concurrent-reconciles must be at least 1")
-	}
-	return o, nil
 }
 
 // run starts the manager and blocks until ctx is done.
@@ -90,7 +45,11 @@ func run(ctx context.Context, args []string) error {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(casesv1alpha1.AddToScheme(scheme))
 
-	awsOpts := cases.Options{Region: o.awsRegion, MaxAttempts: o.awsMaxAttempts, Logger: ctrl.Log.WithName("aws")}
+	awsOpts := cases.Options{Region: o.awsRegion, MaxAttempts: o.awsMaxAttempts, Logger: ctrl.Log.WithName("aws"),
+		NoThrottleRetries: o.awsClientRateLimit}
+	if o.awsRetryMode == retryModeSDKDefault {
+		awsOpts.Retryer = cases.SDKDefaultRetryer
+	}
 	if o.awsClientLogging {
 		awsOpts.ClientLogMode = aws.LogRequest | aws.LogResponse | aws.LogSigning | aws.LogRetries
 	}
@@ -113,6 +72,10 @@ func run(ctx context.Context, args []string) error {
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        o.leaderElectionID,
 		LeaderElectionNamespace: o.leaderElectionNamespace,
+		LeaseDuration:           &o.leaseDuration,
+		RenewDeadline:           &o.renewDeadline,
+		RetryPeriod:             &o.retryPeriod,
+		Cache:                   cacheOptions(o),
 		// The manager's work is done once it stops reconciling; letting the
 		// lease go at once hands over to a standby without waiting it out.
 		LeaderElectionReleaseOnCancel: true,
@@ -129,6 +92,9 @@ func run(ctx context.Context, args []string) error {
 		StalledRetryInterval: o.stalledRetryInterval,
 		MaxBackoff:           o.maxBackoff,
 	}
+	if o.awsClientRateLimit {
+		r.Limiter = cases.NewLimiter(o.awsLimits)
+	}
 	if err := r.SetupWithManager(mgr, o.maxConcurrentReconciles); err != nil {
 		return fmt.Errorf("failed to set up the CaseFieldUpdate controller: %w", err)
 	}
@@ -142,6 +108,26 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("failed to add the readiness check: %w", err)
 	}
 
-	log.Info("Starting the manager", "region", awsCfg.Region, "maxConcurrentReconciles", o.maxConcurrentReconciles)
+	log.Info("Starting the manager", "region", awsCfg.Region, "maxConcurrentReconciles", o.maxConcurrentReconciles,
+		"clientRateLimit", o.awsClientRateLimit, "limits", cases.FormatLimits(o.awsLimits), "retryMode", o.awsRetryMode,
+		"watchNamespaces", o.watchNamespaces, "labelSelector", fmt.Sprint(o.labelSelector))
 	return mgr.Start(ctx)
+}
+
+// cacheOptions restricts the manager's cache to its shard: the namespaces of
+// --watch-namespaces and the CaseFieldUpdates of --label-selector.
+func cacheOptions(o options) cache.Options {
+	var opts cache.Options
+	if len(o.watchNamespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range o.watchNamespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	if o.labelSelector != nil {
+		opts.ByObject = map[client.Object]cache.ByObject{
+			&casesv1alpha1.CaseFieldUpdate{}: {Label: o.labelSelector},
+		}
+	}
+	return opts
 }

@@ -17,6 +17,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/go-logr/logr"
 )
@@ -46,6 +47,12 @@ type Options struct {
 	// Retryer, when set, replaces the retryer built from MaxAttempts and
 	// MaxBackoff.
 	Retryer func() aws.Retryer
+
+	// NoThrottleRetries stops the SDK from retrying throttled attempts. With
+	// a client-side rate limiter pacing the calls, an immediate retry of a
+	// throttle only spends more of the quota; the limiter slows down and the
+	// controller retries later instead.
+	NoThrottleRetries bool
 
 	// ClientLogMode turns on the SDK's own logs (requests, responses,
 	// signing, retries); they go to Logger at debug level. Off when zero.
@@ -105,8 +112,36 @@ func standardRetryer(opts Options) func() aws.Retryer {
 			o.MaxAttempts = attempts
 			o.MaxBackoff = backoff
 			o.RateLimiter = ratelimit.None
+			if opts.NoThrottleRetries {
+				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noThrottleRetry)}, o.Retryables...)
+			}
 		})
 	}
+}
+
+// SDKDefaultRetryer is the SDK's stock standard retryer (3 attempts, up to
+// 20s between them, a client-side retry quota), for comparison runs.
+func SDKDefaultRetryer() aws.Retryer { return retry.NewStandard() }
+
+// IsThrottle reports whether err is a throttling answer: one of the SDK's
+// throttling error codes, or HTTP 429.
+func IsThrottle(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		if _, ok := retry.DefaultThrottleErrorCodes[apiErr.ErrorCode()]; ok {
+			return true
+		}
+	}
+	return HTTPStatusFromError(err) == 429
+}
+
+// noThrottleRetry vetoes retries of throttles and leaves every other error to
+// the retryer's own rules.
+func noThrottleRetry(err error) aws.Ternary {
+	if IsThrottle(err) {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
 }
 
 // CheckCredentials resolves the credentials of cfg once, so that a missing

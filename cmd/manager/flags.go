@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/connectcases-operator/connectcases-operator/controllers"
+	"github.com/connectcases-operator/connectcases-operator/internal/cases"
+)
+
+// Values of --aws-retry-mode.
+const (
+	retryModeFast       = "fast"
+	retryModeSDKDefault = "sdk-default"
+)
+
+// options are the manager's command-line settings.
+type options struct {
+	metricsAddr             string
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionID        string
+	leaderElectionNamespace string
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
+	maxConcurrentReconciles int
+	watchNamespaces         []string
+	labelSelector           labels.Selector
+	awsRegion               string
+	awsCallTimeout          time.Duration
+	awsMaxAttempts          int
+	awsRetryMode            string
+	awsClientRateLimit      bool
+	awsLimits               map[string]cases.Limit
+	stalledRetryInterval    time.Duration
+	maxBackoff              time.Duration
+	awsClientLogging        bool
+	zap                     zap.Options
+}
+
+// parseFlags reads the command line into options.
+func parseFlags(args []string) (options, error) {
+	var o options
+	var namespaces, selector, rps, burst string
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint; 0 turns it off.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes; 0 turns them off.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles.")
+	fs.StringVar(&o.leaderElectionID, "leader-election-id", "connectcases-operator.cases.connectcases.dev", "Name of the leader election Lease; give each shard its own.")
+	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; the pod's namespace when empty.")
+	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits before taking over a lease that was not renewed.")
+	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader tries to renew its lease before giving up.")
+	fs.DurationVar(&o.retryPeriod, "leader-election-retry-period", 2*time.Second, "Wait between two attempts to acquire or renew the lease.")
+	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Number of objects reconciled at once.")
+	fs.StringVar(&namespaces, "watch-namespaces", "", "Comma-separated namespaces whose CaseFieldUpdates this manager reconciles; all when empty.")
+	fs.StringVar(&selector, "label-selector", "", "Label selector of the CaseFieldUpdates this manager reconciles (sharding), e.g. shard=a.")
+	fs.StringVar(&o.awsRegion, "aws-region", "", "AWS region; overrides AWS_REGION and the shared config.")
+	fs.DurationVar(&o.awsCallTimeout, "aws-call-timeout", controllers.DefaultCallTimeout, "Timeout of each AWS call, SDK retries included.")
+	fs.IntVar(&o.awsMaxAttempts, "aws-max-attempts", cases.DefaultMaxAttempts, "Attempts of the SDK retryer per AWS call.")
+	fs.StringVar(&o.awsRetryMode, "aws-retry-mode", retryModeFast, "SDK retryer: fast (short waits; the controller backs off) or sdk-default (the SDK's stock standard retryer).")
+	fs.BoolVar(&o.awsClientRateLimit, "aws-client-rate-limit", true, "Pace AWS calls with the client-side adaptive rate limiter shared by all workers.")
+	fs.StringVar(&rps, "aws-rps", "", "Client-side calls per second per operation, e.g. UpdateCase=2,GetCase=4 (defaults UpdateCase=2, GetCase=4, others 10).")
+	fs.StringVar(&burst, "aws-burst", "", "Client-side burst per operation, e.g. UpdateCase=2,GetCase=10 (defaults UpdateCase=2, GetCase=10, others 10).")
+	fs.DurationVar(&o.stalledRetryInterval, "stalled-retry-interval", controllers.DefaultStalledRetryInterval, "Wait (jittered) before retrying ResourceNotFound, AccessDenied and InvalidCredentials.")
+	fs.DurationVar(&o.maxBackoff, "max-backoff", controllers.DefaultMaxBackoff, "Longest backoff between retries of throttled or failed calls.")
+	fs.BoolVar(&o.awsClientLogging, "aws-client-logging", false, "Log every AWS request, response (without bodies), signing and retry at debug level (--zap-log-level=debug).")
+	o.zap = zap.Options{Development: false}
+	o.zap.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.maxConcurrentReconciles < 1 {
+		return o, errors.New("--max-concurrent-reconciles must be at least 1")
+	}
+	if o.awsRetryMode != retryModeFast && o.awsRetryMode != retryModeSDKDefault {
+		return o, fmt.Errorf("--aws-retry-mode must be %s or %s", retryModeFast, retryModeSDKDefault)
+	}
+	for _, ns := range strings.Split(namespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			o.watchNamespaces = append(o.watchNamespaces, ns)
+		}
+	}
+	if selector != "" {
+		sel, err := labels.Parse(selector)
+		if err != nil {
+			return o, fmt.Errorf("invalid --label-selector: %w", err)
+		}
+		o.labelSelector = sel
+	}
+	limits, err := cases.ParseLimits(rps, burst)
+	if err != nil {
+		return o, err
+	}
+	o.awsLimits = limits
+	return o, nil
+}

@@ -1,0 +1,238 @@
+package cases
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limit is the client-side rate of one AWS operation.
+type Limit struct {
+	// RPS is the most calls per second.
+	RPS float64
+	// Burst is the most calls at once.
+	Burst int
+}
+
+// DefaultLimits follow the published Connect Cases quotas per account and
+// region: UpdateCase 2 per second (burst 2), GetCase 4 (burst 10), and 10
+// for the others.
+var DefaultLimits = map[string]Limit{
+	"UpdateCase": {RPS: 2, Burst: 2},
+	"GetCase":    {RPS: 4, Burst: 10},
+}
+
+// defaultLimit is the limit of operations not in DefaultLimits.
+var defaultLimit = Limit{RPS: 10, Burst: 10}
+
+// Adaptation constants. A throttle halves the rate (never below minRate) and
+// remembers the rate at which it happened; every other answer adds back a
+// share of the ceiling: quickly up to 90% of the rate that throttled, slowly
+// above it, so that a lowered quota stops throttling within seconds while a
+// raised one is found again.
+const (
+	minRate       = 0.1
+	decrease      = 0.5
+	fastIncrease  = 0.05
+	probeIncrease = 0.002
+	safeFraction  = 0.9
+	// decreaseEvery is the least time between two decreases: the calls
+	// in flight when the first throttle came back are throttled too, and
+	// must not divide the rate again.
+	decreaseEvery = time.Second
+)
+
+// Limiter is the client-side rate limiter of one AWS identity and region,
+// shared by every worker: one token bucket per operation, whose rate adapts
+// to the service's throttles (additive increase, multiplicative decrease)
+// between a floor and the configured ceiling.
+//
+// Workers do not block on it for long: Acquire reserves a slot and tells the
+// caller how long to wait, so that a worker can requeue its object for that
+// time instead of holding a goroutine.
+type Limiter struct {
+	mu       sync.Mutex
+	limits   map[string]Limit
+	ops      map[string]*adaptiveBucket
+	slots    map[string]time.Time
+	now      func() time.Time
+	disabled bool
+}
+
+// adaptiveBucket is the state of one operation.
+type adaptiveBucket struct {
+	bucket    *rate.Limiter
+	ceiling   float64
+	current   float64
+	throttled float64 // the rate at the last throttle, 0 when none
+	decreased time.Time
+}
+
+// NewLimiter returns a limiter with the given per-operation ceilings, over
+// DefaultLimits.
+func NewLimiter(limits map[string]Limit) *Limiter {
+	merged := map[string]Limit{}
+	for op, l := range DefaultLimits {
+		merged[op] = l
+	}
+	for op, l := range limits {
+		merged[op] = l
+	}
+	return &Limiter{limits: merged, ops: map[string]*adaptiveBucket{}, slots: map[string]time.Time{}, now: time.Now}
+}
+
+// Unlimited returns a limiter that never waits, for configurations that rely
+// on the service's throttling alone.
+func Unlimited() *Limiter {
+	l := NewLimiter(nil)
+	l.disabled = true
+	return l
+}
+
+// op returns the bucket of an operation, creating it at its ceiling.
+func (l *Limiter) op(name string) *adaptiveBucket {
+	b, ok := l.ops[name]
+	if !ok {
+		lim, found := l.limits[name]
+		if !found {
+			lim = defaultLimit
+		}
+		burst := max(1, lim.Burst)
+		b = &adaptiveBucket{bucket: rate.NewLimiter(rate.Limit(lim.RPS), burst), ceiling: lim.RPS, current: lim.RPS}
+		l.ops[name] = b
+	}
+	return b
+}
+
+// Acquire takes a call slot of operation for the caller identified by key
+// (an object's namespace/name). It returns zero when the call may go now;
+// otherwise the wait until the slot reserved for key, which stays reserved
+// for that key: the caller waits (or requeues) for that long and calls
+// Acquire again, which then returns zero.
+func (l *Limiter) Acquire(operation, key string) time.Duration {
+	if l.disabled {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	slotKey := operation + "/" + key
+	if at, ok := l.slots[slotKey]; ok {
+		if wait := at.Sub(now); wait > 0 {
+			return wait
+		}
+		delete(l.slots, slotKey)
+		return 0
+	}
+	r := l.op(operation).bucket.ReserveN(now, 1)
+	if !r.OK() {
+		return time.Second
+	}
+	wait := r.DelayFrom(now)
+	if wait > 0 {
+		l.slots[slotKey] = now.Add(wait)
+	}
+	return wait
+}
+
+// Forget drops the slot reserved for key, when its object is gone.
+func (l *Limiter) Forget(operation, key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.slots, operation+"/"+key)
+}
+
+// Observe adapts the rate of operation to an answer: a throttle lowers it,
+// any other answer (errors included) raises it back toward the ceiling.
+// Counting only successes would let a run of failing objects hold the rate
+// down and starve the others.
+func (l *Limiter) Observe(operation string, throttled bool) {
+	if l.disabled {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.op(operation)
+	now := l.now()
+	if throttled {
+		if now.Sub(b.decreased) < decreaseEvery {
+			return
+		}
+		b.decreased = now
+		b.throttled = b.current
+		b.current = max(minRate, b.current*decrease)
+	} else {
+		step := fastIncrease * b.ceiling
+		if b.throttled > 0 && b.current >= safeFraction*b.throttled {
+			step = probeIncrease * b.ceiling
+		}
+		b.current = min(b.ceiling, b.current+step)
+		if b.current >= b.ceiling {
+			b.throttled = 0
+		}
+	}
+	b.bucket.SetLimitAt(now, rate.Limit(b.current))
+}
+
+// Rate returns the current rate of operation, in calls per second.
+func (l *Limiter) Rate(operation string) float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.op(operation).current
+}
+
+// ParseLimits reads per-operation values such as "UpdateCase=2,GetCase=4"
+// from the --aws-rps and --aws-burst flags into limits.
+func ParseLimits(rps, burst string) (map[string]Limit, error) {
+	out := map[string]Limit{}
+	for op, l := range DefaultLimits {
+		out[op] = l
+	}
+	set := func(spec string, apply func(op string, v float64)) error {
+		for _, item := range strings.Split(spec, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			op, val, ok := strings.Cut(item, "=")
+			v, err := strconv.ParseFloat(val, 64)
+			if !ok || op == "" || err != nil || v <= 0 {
+				return fmt.Errorf("invalid limit %q: want OPERATION=POSITIVE_NUMBER", item)
+			}
+			apply(op, v)
+		}
+		return nil
+	}
+	get := func(op string) Limit {
+		if l, ok := out[op]; ok {
+			return l
+		}
+		return defaultLimit
+	}
+	if err := set(rps, func(op string, v float64) { l := get(op); l.RPS = v; out[op] = l }); err != nil {
+		return nil, err
+	}
+	if err := set(burst, func(op string, v float64) { l := get(op); l.Burst = int(v); out[op] = l }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FormatLimits renders limits as "Op=rps/burst" pairs, for logs.
+func FormatLimits(limits map[string]Limit) string {
+	ops := make([]string, 0, len(limits))
+	for op := range limits {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	parts := make([]string, 0, len(ops))
+	for _, op := range ops {
+		parts = append(parts, fmt.Sprintf("%s=%g/%d", op, limits[op].RPS, limits[op].Burst))
+	}
+	return strings.Join(parts, ",")
+}
