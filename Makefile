@@ -66,6 +66,10 @@ demo: ## Run the operator end to end on a local control plane and the emulator (
 bench: ## Measure throughput, quota use and memory at scale; writes bench/results.json (BENCH_FLAGS="-scale 0.1 -only A").
 	go run ./test/bench $(BENCH_FLAGS)
 
+.PHONY: soak
+soak: ## Soak test: 1000 objects under injected faults and manager kills (SOAK_N to change).
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" SOAK_N=$${SOAK_N:-1000} go test ./test/soak -run TestSoak -count=1 -timeout 60m -v
+
 ##@ Build
 
 .PHONY: build
