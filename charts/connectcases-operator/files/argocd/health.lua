@@ -20,7 +20,7 @@ local function condition(conditions, type)
 end
 
 local generation = obj.metadata.generation
-if obj.status == nil or obj.status.conditions == nil then
+if obj.status == nil then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator to apply the object"
   return hs
@@ -28,6 +28,11 @@ end
 if generation ~= nil and obj.status.observedGeneration ~= generation then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator to apply generation " .. tostring(generation)
+  return hs
+end
+if obj.status.conditions == nil then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to apply the object"
   return hs
 end
 
