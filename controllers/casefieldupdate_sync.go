@@ -33,6 +33,10 @@ func isPaused(obj *casesv1alpha1.CaseFieldUpdate) bool {
 // the current generation was applied before the pause; Reconciling and
 // Stalled go, since no progress is attempted.
 func setPaused(obj *casesv1alpha1.CaseFieldUpdate) {
+	// The pause of this generation is observed: without this, a paused object
+	// never applied keeps the default observedGeneration 0 and reads as
+	// in progress to kstatus and Argo CD instead of paused.
+	obj.Status.ObservedGeneration = obj.Generation
 	status := metav1.ConditionFalse
 	if c := meta.FindStatusCondition(obj.Status.Conditions, casesv1alpha1.ReadyCondition); c != nil &&
 		c.Status == metav1.ConditionTrue && c.ObservedGeneration == obj.Generation {
