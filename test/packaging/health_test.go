@@ -100,6 +100,12 @@ func TestHealthOfLiveObjects(t *testing.T) {
 	g.Expect(k8sClient.Create(ctx, throttled)).To(Succeed())
 	throttledLive := w.waitForReason(throttled, casesv1alpha1.ThrottledReason)
 
+	// Paused before it was ever applied.
+	paused := w.newObject("paused", "case-4", true, field("summary", "later"))
+	paused.Annotations = map[string]string{casesv1alpha1.PausedAnnotation: "true"}
+	g.Expect(k8sClient.Create(ctx, paused)).To(Succeed())
+	pausedLive := w.waitForReason(paused, casesv1alpha1.PausedReason)
+
 	// Not reconciled: the manager does not watch it.
 	pending := w.newObject("pending", "case-4", false, field("summary", "new"))
 	g.Expect(k8sClient.Create(ctx, pending)).To(Succeed())
@@ -117,6 +123,7 @@ func TestHealthOfLiveObjects(t *testing.T) {
 		"throttled":                {throttledLive, "progressing-throttled.yaml", "Progressing", status.InProgressStatus},
 		"before the first status":  {pendingLive, "progressing-new.yaml", "Progressing", status.InProgressStatus},
 		"new generation unapplied": {unobserved, "progressing-new-generation.yaml", "Progressing", status.InProgressStatus},
+		"paused":                   {pausedLive, "suspended-paused.yaml", "Suspended", status.InProgressStatus},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
