@@ -199,7 +199,18 @@ func sanitize(name string) string {
 // the harness's emulator, with the given static credentials.
 func (h *harness) newCasesClient(accessKey, secretKey string) *connectcases.Client {
 	h.t.Helper()
-	cfg, err := cases.LoadConfig(context.Background(), cases.Options{Region: testRegion})
+	return h.newCasesClientAs(accessKey, secretKey, cases.Options{Region: testRegion})
+}
+
+// newCasesClientWith returns the test principal's client with other client
+// options.
+func (h *harness) newCasesClientWith(opts cases.Options) *connectcases.Client {
+	h.t.Helper()
+	return h.newCasesClientAs(testAccessKey, testSecretKey, opts)
+}
+
+func (h *harness) newCasesClientAs(accessKey, secretKey string, opts cases.Options) *connectcases.Client {
+	cfg, err := cases.LoadConfig(context.Background(), opts)
 	NewWithT(h.t).Expect(err).NotTo(HaveOccurred())
 	cfg.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey, Source: "test"}, nil

@@ -30,10 +30,12 @@ var DefaultLimits = map[string]Limit{
 // defaultLimit is the limit of operations not in DefaultLimits.
 var defaultLimit = Limit{RPS: 10, Burst: 10}
 
-// Adaptation constants. A throttle halves the rate (never below minRate) and
-// remembers the rate at which it happened; every other answer adds back a
-// share of the ceiling: quickly up to 90% of the rate that throttled, slowly
-// above it, so that a lowered quota stops throttling within seconds while a
+// Adaptation constants. A throttle halves the rate (never below minRate, at
+// most once per decreaseEvery) and lowers the estimate of the service's
+// quota to the rate that was throttled. Every other answer raises the rate
+// back quickly to safeFraction of that estimate; only after probeAfter
+// without a throttle does the rate creep above it, slowly, toward the
+// ceiling, so that a lowered quota stops throttling within seconds while a
 // raised one is found again.
 const (
 	minRate       = 0.1
@@ -45,6 +47,7 @@ const (
 	// in flight when the first throttle came back are throttled too, and
 	// must not divide the rate again.
 	decreaseEvery = time.Second
+	probeAfter    = 30 * time.Second
 )
 
 // Limiter is the client-side rate limiter of one AWS identity and region,
@@ -66,10 +69,13 @@ type Limiter struct {
 
 // adaptiveBucket is the state of one operation.
 type adaptiveBucket struct {
-	bucket    *rate.Limiter
-	ceiling   float64
-	current   float64
-	throttled float64 // the rate at the last throttle, 0 when none
+	bucket  *rate.Limiter
+	burst   int
+	ceiling float64
+	current float64
+	// quota is the estimate of the service's quota: the lowest rate that
+	// was throttled since the rate was last at its ceiling, 0 when none.
+	quota     float64
 	decreased time.Time
 }
 
@@ -103,7 +109,7 @@ func (l *Limiter) op(name string) *adaptiveBucket {
 			lim = defaultLimit
 		}
 		burst := max(1, lim.Burst)
-		b = &adaptiveBucket{bucket: rate.NewLimiter(rate.Limit(lim.RPS), burst), ceiling: lim.RPS, current: lim.RPS}
+		b = &adaptiveBucket{bucket: rate.NewLimiter(rate.Limit(lim.RPS), burst), burst: burst, ceiling: lim.RPS, current: lim.RPS}
 		l.ops[name] = b
 	}
 	return b
@@ -159,24 +165,31 @@ func (l *Limiter) Observe(operation string, throttled bool) {
 	defer l.mu.Unlock()
 	b := l.op(operation)
 	now := l.now()
-	if throttled {
+	switch {
+	case throttled:
 		if now.Sub(b.decreased) < decreaseEvery {
 			return
 		}
 		b.decreased = now
-		b.throttled = b.current
-		b.current = max(minRate, b.current*decrease)
-	} else {
-		step := fastIncrease * b.ceiling
-		if b.throttled > 0 && b.current >= safeFraction*b.throttled {
-			step = probeIncrease * b.ceiling
+		if b.quota == 0 || b.current < b.quota {
+			b.quota = b.current
 		}
-		b.current = min(b.ceiling, b.current+step)
+		b.current = max(minRate, b.current*decrease)
+	case b.quota == 0:
+		b.current = min(b.ceiling, b.current+fastIncrease*b.ceiling)
+	case b.current < safeFraction*b.quota:
+		b.current = min(safeFraction*b.quota, b.current+fastIncrease*b.ceiling)
+	case now.Sub(b.decreased) >= probeAfter:
+		b.current = min(b.ceiling, b.current+probeIncrease*b.ceiling)
 		if b.current >= b.ceiling {
-			b.throttled = 0
+			b.quota = 0
 		}
 	}
 	b.bucket.SetLimitAt(now, rate.Limit(b.current))
+	// The burst shrinks with the rate: a bucket that refills slowly but
+	// still holds its full burst would send that burst at once after a
+	// quiet spell, and be throttled again.
+	b.bucket.SetBurstAt(now, max(1, int(float64(b.burst)*b.current/b.ceiling)))
 }
 
 // Rate returns the current rate of operation, in calls per second.

@@ -1,0 +1,121 @@
+package cases
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+)
+
+// fakeClock is a settable clock for the limiter.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newTestLimiter(limits map[string]Limit) (*Limiter, *fakeClock) {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	l := NewLimiter(limits)
+	l.now = clock.now
+	return l, clock
+}
+
+func TestAcquireReservesSlotsPerKey(t *testing.T) {
+	g := NewWithT(t)
+	l, clock := newTestLimiter(map[string]Limit{"UpdateCase": {RPS: 2, Burst: 2}})
+
+	g.Expect(l.Acquire("UpdateCase", "a")).To(BeZero())
+	g.Expect(l.Acquire("UpdateCase", "b")).To(BeZero())
+	// The bucket is empty: c and d get slots 500ms apart.
+	g.Expect(l.Acquire("UpdateCase", "c")).To(Equal(500 * time.Millisecond))
+	g.Expect(l.Acquire("UpdateCase", "d")).To(Equal(time.Second))
+	// Asking again before the slot returns the remaining wait, without
+	// taking another token.
+	clock.advance(200 * time.Millisecond)
+	g.Expect(l.Acquire("UpdateCase", "c")).To(Equal(300 * time.Millisecond))
+	clock.advance(300 * time.Millisecond)
+	g.Expect(l.Acquire("UpdateCase", "c")).To(BeZero())
+	// Other operations have their own buckets.
+	g.Expect(l.Acquire("GetCase", "c")).To(BeZero())
+	// A forgotten slot is given up.
+	l.Forget("UpdateCase", "d")
+	g.Expect(l.Acquire("UpdateCase", "d")).To(BeNumerically(">", 0))
+}
+
+func TestObserveAdaptsTheRate(t *testing.T) {
+	g := NewWithT(t)
+	l, clock := newTestLimiter(map[string]Limit{"UpdateCase": {RPS: 20, Burst: 20}})
+
+	l.Observe("UpdateCase", true)
+	g.Expect(l.Rate("UpdateCase")).To(Equal(10.0), "a throttle halves the rate")
+	l.Observe("UpdateCase", true)
+	g.Expect(l.Rate("UpdateCase")).To(Equal(10.0), "throttles of calls already in flight do not halve it again")
+	clock.advance(time.Second)
+	l.Observe("UpdateCase", true)
+	g.Expect(l.Rate("UpdateCase")).To(Equal(5.0))
+
+	// Any answer but a throttle raises it quickly to 90% of the rate that
+	// was throttled last (10), and no further while throttles are recent.
+	for range 20 {
+		clock.advance(100 * time.Millisecond)
+		l.Observe("UpdateCase", false)
+	}
+	g.Expect(l.Rate("UpdateCase")).To(BeNumerically("~", 9.0, 1e-9))
+
+	// After a quiet spell it probes upward, back to the ceiling.
+	clock.advance(probeAfter)
+	for range 1000 {
+		clock.advance(100 * time.Millisecond)
+		l.Observe("UpdateCase", false)
+	}
+	g.Expect(l.Rate("UpdateCase")).To(Equal(20.0))
+	g.Expect(l.ops["UpdateCase"].quota).To(BeZero(), "at the ceiling the quota estimate is dropped")
+}
+
+func TestErrorsCountAsRecovery(t *testing.T) {
+	g := NewWithT(t)
+	l, _ := newTestLimiter(map[string]Limit{"UpdateCase": {RPS: 2, Burst: 2}})
+	l.Observe("UpdateCase", true)
+	g.Expect(l.Rate("UpdateCase")).To(Equal(1.0))
+	// Failed answers that are not throttles (validation errors, not found)
+	// raise the rate like successes do.
+	for range 10 {
+		l.Observe("UpdateCase", false)
+	}
+	g.Expect(l.Rate("UpdateCase")).To(BeNumerically("~", 1.8, 1e-9))
+}
+
+func TestUnlimitedNeverWaits(t *testing.T) {
+	g := NewWithT(t)
+	l := Unlimited()
+	for range 100 {
+		g.Expect(l.Acquire("UpdateCase", "a")).To(BeZero())
+	}
+}
+
+func TestParseLimits(t *testing.T) {
+	tests := map[string]struct {
+		rps, burst string
+		want       map[string]Limit
+		wantErr    bool
+	}{
+		"defaults": {want: map[string]Limit{"UpdateCase": {2, 2}, "GetCase": {4, 10}}},
+		"override and add": {rps: "UpdateCase=20,ListFields=5", burst: "UpdateCase=20",
+			want: map[string]Limit{"UpdateCase": {20, 20}, "GetCase": {4, 10}, "ListFields": {5, 10}}},
+		"missing value":  {rps: "UpdateCase=", wantErr: true},
+		"negative value": {burst: "UpdateCase=-1", wantErr: true},
+		"no operation":   {rps: "=3", wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			got, err := ParseLimits(tc.rps, tc.burst)
+			if tc.wantErr {
+				g.Expect(err).To(HaveOccurred())
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got).To(Equal(tc.want))
+		})
+	}
+}
