@@ -115,3 +115,73 @@ func FreeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// userHZ is the unit of the CPU times in /proc/PID/stat: USER_HZ, 100 on
+// every Linux architecture Go supports.
+const userHZ = 100
+
+// CPUTime returns the CPU time, user and system, that the process (all its
+// threads) has used so far, from /proc/PID/stat. It needs Linux and a
+// process still running.
+func (p *Process) CPUTime() (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+	if err != nil {
+		return 0, fmt.Errorf("failed to read the stat of %s: %w", p.Name, err)
+	}
+	// The command name, in parentheses, may hold spaces: fields count from
+	// the last parenthesis, which is followed by field 3 (state).
+	_, rest, ok := strings.Cut(string(data), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("unexpected stat of %s", p.Name)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime and stime, fields 14 and 15
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected stat of %s: %w", p.Name, err)
+		}
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}
+
+// MachineCPU is a reading of the machine's CPU counters, to tell how busy
+// the machine was between two readings.
+type MachineCPU struct{ busy, total int64 }
+
+// ReadMachineCPU reads the aggregate line of /proc/stat.
+func ReadMachineCPU() (MachineCPU, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return MachineCPU{}, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 5 || fields[0] != "cpu" {
+		return MachineCPU{}, fmt.Errorf("unexpected /proc/stat")
+	}
+	var m MachineCPU
+	// user nice system idle iowait irq softirq steal; guest time is
+	// already part of user time.
+	for i, f := range fields[1:min(len(fields), 9)] {
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return MachineCPU{}, fmt.Errorf("unexpected /proc/stat: %w", err)
+		}
+		m.total += v
+		if i != 3 && i != 4 { // idle and iowait
+			m.busy += v
+		}
+	}
+	return m, nil
+}
+
+// BusySince returns the fraction of the machine's CPU time that was busy
+// between an earlier reading and this one.
+func (m MachineCPU) BusySince(earlier MachineCPU) float64 {
+	if m.total <= earlier.total {
+		return 0
+	}
+	return float64(m.busy-earlier.busy) / float64(m.total-earlier.total)
+}

@@ -115,7 +115,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	res := results{Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
-		Scale: o.scale, Workers: o.workers, Creators: o.creators}
+		Scale: o.scale, Workers: o.workers, Creators: o.creators, LoadAvg: loadAvg()}
 	specs := scenarios(o, only)
 	for _, s := range specs {
 		m, err := e.run(ctx, s)
@@ -140,6 +140,20 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Println("\nwrote", path)
 	return nil
+}
+
+// loadAvg returns the machine's 1, 5 and 15 minute load averages, which
+// tell whether something else competed for its cores.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // scenarios returns the runs of the selected scenarios, in order.

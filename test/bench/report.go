@@ -18,15 +18,17 @@ const (
 
 // results is the whole report, as written to bench/results.json.
 type results struct {
-	Date     string        `json:"date"`
-	CPUs     int           `json:"cpus"`
-	GOOS     string        `json:"goos"`
-	GOARCH   string        `json:"goarch"`
-	Scale    float64       `json:"scale"`
-	Workers  int           `json:"workers"`
-	Creators int           `json:"creators"`
-	Runs     []measurement `json:"runs"`
-	Goals    []goal        `json:"goals"`
+	Date     string  `json:"date"`
+	CPUs     int     `json:"cpus"`
+	GOOS     string  `json:"goos"`
+	GOARCH   string  `json:"goarch"`
+	Scale    float64 `json:"scale"`
+	Workers  int     `json:"workers"`
+	Creators int     `json:"creators"`
+	// LoadAvg is the machine's load average when the benchmark started.
+	LoadAvg string        `json:"loadAvg"`
+	Runs    []measurement `json:"runs"`
+	Goals   []goal        `json:"goals"`
 }
 
 // goal is one figure checked against its goal.
@@ -98,8 +100,8 @@ func (r *results) goalText(scenario, metric string) string {
 
 // print writes one table per scenario.
 func (r *results) print(w io.Writer, quota float64) {
-	fmt.Fprintf(w, "\nconnectcases-operator benchmarks, %s, %d CPUs (%s/%s), scale %g, %d workers, %d creating goroutines\n",
-		r.Date, r.CPUs, r.GOOS, r.GOARCH, r.Scale, r.Workers, r.Creators)
+	fmt.Fprintf(w, "\nconnectcases-operator benchmarks, %s, %d CPUs (%s/%s), load average at start %s, scale %g, %d workers, %d creating goroutines\n",
+		r.Date, r.CPUs, r.GOOS, r.GOARCH, r.LoadAvg, r.Scale, r.Workers, r.Creators)
 	if op, naive := r.find("a", "operator"), r.find("a", "naive"); op != nil && naive != nil {
 		fmt.Fprintf(w, "\nA  quota-bound: %d objects created at once, UpdateCase quota %g/s burst %g; limit N/Q = %.1f s\n",
 			op.Objects, quota, quota, float64(op.Objects)/quota)
@@ -114,6 +116,7 @@ func (r *results) print(w io.Writer, quota float64) {
 		fmt.Fprintf(tw, "UpdateCase calls per object\t%s\t%s\t%s\n", r.verdict("a", "operator", "calls/object", "%.3f", 1), r.verdict("a", "naive", "calls/object", "%.3f", 1), r.goalText("a", "calls/object"))
 		fmt.Fprintf(tw, "status writes per object\t%s\t%s\t%s\n", r.verdict("a", "operator", "status writes/object", "%.3f", 1), r.verdict("a", "naive", "status writes/object", "%.3f", 1), r.goalText("a", "status writes/object"))
 		row(tw, "objects ever Stalled", "%d", op.StalledObjects, naive.StalledObjects)
+		cpuRows(tw, op, naive)
 		_ = tw.Flush()
 	}
 	if op, raw := r.find("b", "operator"), r.find("b", "raw"); op != nil && raw != nil {
@@ -129,6 +132,7 @@ func (r *results) print(w io.Writer, quota float64) {
 		row(tw, "create-to-Ready latency p99", "%.0f ms", op.LatencyP99Ms, raw.LatencyP99Ms)
 		row(tw, "status writes per object", "%.3f", op.StatusWritesPerObject, raw.StatusWritesPerObject)
 		fmt.Fprintf(tw, "UpdateCase calls per object\t%.3f\t-\t\n", op.CallsPerObject)
+		cpuRows(tw, op, raw)
 		_ = tw.Flush()
 	}
 	if m := r.find("c", "operator"); m != nil {
@@ -139,6 +143,8 @@ func (r *results) print(w io.Writer, quota float64) {
 		fmt.Fprintf(tw, "T, first create to all Ready\t%.1f s\t\n", m.Seconds)
 		fmt.Fprintf(tw, "objects/s to Ready\t%.1f\t\n", m.ObjectsPerSecond)
 		fmt.Fprintf(tw, "manager peak RSS (VmHWM)\t%s\t%s\n", r.verdict("c", "operator", "peak RSS MiB", "%.1f MiB", 1), r.goalText("c", "peak RSS MiB"))
+		fmt.Fprintf(tw, "CPU s: manager, emulator, this program\t%.1f, %.1f, %.1f\t\n", m.ManagerCPUSeconds, m.EmulatorCPUSeconds, m.BenchCPUSeconds)
+		fmt.Fprintf(tw, "machine CPU busy during the run\t%.0f%%\t\n", m.MachineBusy*100)
 		_ = tw.Flush()
 	}
 	for _, m := range r.Runs {
@@ -156,6 +162,20 @@ func (r *results) print(w io.Writer, quota float64) {
 func row(tw io.Writer, label, format string, args ...any) {
 	half := len(args) / 2
 	fmt.Fprintf(tw, "%s\t%s\t%s\t\n", label, fmt.Sprintf(format, args[:half]...), fmt.Sprintf(format, args[half:]...))
+}
+
+// cpuRows writes where the CPU time went in two runs: the machine has few
+// cores, and the API server, etcd, the emulator, the manager and this
+// program share them.
+func cpuRows(tw io.Writer, a, b *measurement) {
+	cpu := func(m *measurement) string {
+		if m.ManagerCPUSeconds == 0 {
+			return fmt.Sprintf("-, -, %.1f", m.BenchCPUSeconds)
+		}
+		return fmt.Sprintf("%.1f, %.1f, %.1f", m.ManagerCPUSeconds, m.EmulatorCPUSeconds, m.BenchCPUSeconds)
+	}
+	fmt.Fprintf(tw, "CPU s: manager, emulator, this program\t%s\t%s\t\n", cpu(a), cpu(b))
+	row(tw, "machine CPU busy during the run", "%.0f%%", a.MachineBusy*100, b.MachineBusy*100)
 }
 
 // mib converts bytes to MiB.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -80,8 +81,17 @@ type measurement struct {
 	CallsPerObject    float64                   `json:"callsPerObject"`
 	EmulatorCounts    map[string]map[string]int `json:"emulatorCounts,omitempty"`
 	// PeakRSSBytes is the manager's VmHWM once every object was Ready.
-	PeakRSSBytes int64  `json:"peakRssBytes,omitempty"`
-	Error        string `json:"error,omitempty"`
+	PeakRSSBytes int64 `json:"peakRssBytes,omitempty"`
+	// ManagerCPUSeconds, EmulatorCPUSeconds and BenchCPUSeconds are the
+	// CPU time of the manager and the emulator over their life, and of this
+	// program (load generator, watch, raw client) during the run.
+	ManagerCPUSeconds  float64 `json:"managerCpuSeconds,omitempty"`
+	EmulatorCPUSeconds float64 `json:"emulatorCpuSeconds,omitempty"`
+	BenchCPUSeconds    float64 `json:"benchCpuSeconds"`
+	// MachineBusy is the fraction of the machine's CPU time that was busy
+	// from the first create to the end of the wait, whoever used it.
+	MachineBusy float64 `json:"machineBusy"`
+	Error       string  `json:"error,omitempty"`
 }
 
 // run performs one run and measures it. A run that does not finish in time
@@ -154,6 +164,11 @@ func (e *env) run(ctx context.Context, s runSpec) (m measurement, err error) {
 		mu         sync.Mutex
 		lastCreate time.Time
 	)
+	cpuBefore, err := localenv.ReadMachineCPU()
+	if err != nil {
+		return m, err
+	}
+	selfBefore := selfCPU()
 	start := time.Now()
 	err = localenv.CreateAll(ctx, e.c, objs, e.creators, func(obj *casesv1alpha1.CaseFieldUpdate, at time.Time) {
 		tracker.Created(obj.Name, at)
@@ -182,6 +197,10 @@ func (e *env) run(ctx context.Context, s runSpec) (m measurement, err error) {
 	waitErr := tracker.WaitReady(waitCtx, s.n, done)
 	cancel()
 	rawDone.Wait()
+	if cpuAfter, err := localenv.ReadMachineCPU(); err == nil {
+		m.MachineBusy = cpuAfter.BusySince(cpuBefore)
+	}
+	m.BenchCPUSeconds = (selfCPU() - selfBefore).Seconds()
 	if n := rawFailed.Load(); n > 0 && waitErr == nil {
 		waitErr = fmt.Errorf("%d status patches of the raw client failed", n)
 	}
@@ -209,6 +228,18 @@ func (e *env) run(ctx context.Context, s runSpec) (m measurement, err error) {
 		if m.PeakRSSBytes, err = mgr.PeakRSS(); err != nil {
 			return m, err
 		}
+		cpu, err := mgr.CPUTime()
+		if err != nil {
+			return m, err
+		}
+		m.ManagerCPUSeconds = cpu.Seconds()
+	}
+	if emu != nil {
+		cpu, err := emu.CPUTime()
+		if err != nil {
+			return m, err
+		}
+		m.EmulatorCPUSeconds = cpu.Seconds()
 	}
 	return m, nil
 }
@@ -283,6 +314,15 @@ func rawApply(ctx context.Context, c client.Client, objs <-chan *casesv1alpha1.C
 		}
 	}
 	return failed
+}
+
+// selfCPU returns the CPU time this program has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // step prints a progress line.
