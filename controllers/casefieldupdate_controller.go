@@ -5,6 +5,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,6 +54,13 @@ type CaseFieldUpdateReconciler struct {
 	// Limiter paces the AWS calls of every worker; nil means no client-side
 	// limit.
 	Limiter *cases.Limiter
+
+	// Catalog resolves field names and types for the pre-checks; nil turns
+	// them off (--skip-field-checks).
+	Catalog *cases.Catalog
+
+	// EnableValueFrom allows valueFrom to read Secrets and ConfigMaps.
+	EnableValueFrom bool
 
 	// Recorder emits the objects' Events.
 	Recorder events.EventRecorder
@@ -129,7 +137,7 @@ func (r *CaseFieldUpdateReconciler) sync(ctx context.Context, obj *casesv1alpha1
 
 	requested := obj.Annotations[casesv1alpha1.ReconcileRequestedAtAnnotation]
 	requestPending := requested != "" && requested != obj.Status.LastHandledReconcileAt
-	if isSettled(obj) && !requestPending {
+	if isSettled(obj) && !requestPending && !r.referencesChanged(ctx, obj) {
 		restoreAfterPause(obj)
 		if obj.Spec.SyncPolicy != casesv1alpha1.SyncPolicyEnforce || readyReason(obj) != casesv1alpha1.AppliedReason {
 			return ctrl.Result{}, nil, nil
@@ -142,15 +150,32 @@ func (r *CaseFieldUpdateReconciler) sync(ctx context.Context, obj *casesv1alpha1
 		driftDetected.WithLabelValues(obj.Namespace).Inc()
 	}
 
+	res, problem, err := r.resolve(ctx, obj)
+	var rl errRateLimited
+	if errors.As(err, &rl) {
+		return ctrl.Result{RequeueAfter: rl.wait}, nil, nil
+	}
+	if problem != nil {
+		setStatus(obj, *problem, false, now)
+		return ctrl.Result{RequeueAfter: r.requeueAfter(*problem, obj.Status.Failures)}, problem, nil
+	}
+	obj.Status.Fields = res.fields
+
 	key := client.ObjectKeyFromObject(obj).String()
 	if wait, ok := r.waitForSlot(ctx, "UpdateCase", key); !ok {
 		return ctrl.Result{RequeueAfter: wait}, nil, nil
 	}
-	outcome, called := r.apply(ctx, obj)
+	outcome, called := r.apply(ctx, obj, res.spec)
 	if called {
 		r.observe("UpdateCase", outcome.Reason == casesv1alpha1.ThrottledReason)
+		if isFieldRejection(outcome) && r.Catalog != nil {
+			r.Catalog.Invalidate(obj.Spec.DomainID)
+		}
 	}
 	setStatus(obj, outcome, called, now)
+	if outcome.Reason == casesv1alpha1.AppliedReason {
+		obj.Status.References = res.references
+	}
 	if requestPending {
 		obj.Status.LastHandledReconcileAt = requested
 	}
@@ -161,11 +186,11 @@ func (r *CaseFieldUpdateReconciler) sync(ctx context.Context, obj *casesv1alpha1
 	return ctrl.Result{RequeueAfter: r.requeueAfter(outcome, obj.Status.Failures)}, &outcome, nil
 }
 
-// apply builds and sends the UpdateCase request of obj's spec. It reports the
-// outcome and whether AWS was called.
-func (r *CaseFieldUpdateReconciler) apply(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate) (Outcome, bool) {
+// apply builds and sends the UpdateCase request of obj's resolved spec. It
+// reports the outcome and whether AWS was called.
+func (r *CaseFieldUpdateReconciler) apply(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate, spec casesv1alpha1.CaseFieldUpdateSpec) (Outcome, bool) {
 	log := ctrl.LoggerFrom(ctx)
-	in, err := BuildUpdateCaseInput(obj.Spec)
+	in, err := BuildUpdateCaseInput(spec)
 	if err != nil {
 		log.Info("Spec rejected before any call", "error", err.Error())
 		return localValidationOutcome(err), false
@@ -219,10 +244,17 @@ func (r *CaseFieldUpdateReconciler) SetupWithManager(mgr ctrl.Manager, maxConcur
 		return fmt.Errorf("failed to index CaseFieldUpdates by case: %w", err)
 	}
 	changes := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&casesv1alpha1.CaseFieldUpdate{}, builder.WithPredicates(changes)).
 		Watches(&casesv1alpha1.CaseFieldUpdate{}, handler.EnqueueRequestsFromMapFunc(r.peersOf),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, maxConcurrentReconciles)}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, maxConcurrentReconciles)})
+	if r.EnableValueFrom {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &casesv1alpha1.CaseFieldUpdate{}, referenceIndexKey, indexByReference); err != nil {
+			return fmt.Errorf("failed to index CaseFieldUpdates by reference: %w", err)
+		}
+		b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing("Secret"))).
+			Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing("ConfigMap")))
+	}
+	return b.Complete(r)
 }

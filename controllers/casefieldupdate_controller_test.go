@@ -247,7 +247,7 @@ func TestOutcomes(t *testing.T) {
 			},
 			want: want{reason: casesv1alpha1.NetworkErrorReason, ready: metav1.ConditionFalse, reconciling: true,
 				event: "Warning/NetworkError", minRequeue: time.Second, maxRequeue: time.Second,
-				message: "The UpdateCase call got no answer: "},
+				message: "The call to Connect Cases got no answer: "},
 		},
 	}
 	for name, tc := range tests {

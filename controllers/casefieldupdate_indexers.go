@@ -3,8 +3,11 @@ package controllers
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
@@ -63,4 +66,63 @@ func (r *CaseFieldUpdateReconciler) peersOf(ctx context.Context, o client.Object
 		}
 	}
 	return reqs
+}
+
+// referenceIndexKey is the name of the cache index of CaseFieldUpdates by the
+// Secrets and ConfigMaps their valueFrom reads ("Secret/name").
+const referenceIndexKey = ".spec.valueFrom"
+
+// indexByReference is the index function of referenceIndexKey.
+func indexByReference(o client.Object) []string {
+	obj, ok := o.(*casesv1alpha1.CaseFieldUpdate)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, f := range obj.Spec.Fields {
+		if vf := f.Value.ValueFrom; vf != nil {
+			if vf.SecretKeyRef != nil {
+				out = append(out, "Secret/"+vf.SecretKeyRef.Name)
+			}
+			if vf.ConfigMapKeyRef != nil {
+				out = append(out, "ConfigMap/"+vf.ConfigMapKeyRef.Name)
+			}
+		}
+	}
+	return out
+}
+
+// referencing maps a changed Secret or ConfigMap to the objects of its
+// namespace whose valueFrom reads it.
+func (r *CaseFieldUpdateReconciler) referencing(kind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		list := &casesv1alpha1.CaseFieldUpdateList{}
+		if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{referenceIndexKey: kind + "/" + o.GetName()}); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for _, p := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+		}
+		return reqs
+	}
+}
+
+// referencesChanged reports whether a Secret or ConfigMap that the last
+// apply read has changed (or gone) since: the object must then be applied
+// again.
+func (r *CaseFieldUpdateReconciler) referencesChanged(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate) bool {
+	if !r.EnableValueFrom {
+		return false
+	}
+	for _, ref := range obj.Status.References {
+		var cur client.Object = &corev1.ConfigMap{}
+		if ref.Kind == "Secret" {
+			cur = &corev1.Secret{}
+		}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: ref.Name}, cur); err != nil || cur.GetResourceVersion() != ref.ResourceVersion {
+			return true
+		}
+	}
+	return false
 }

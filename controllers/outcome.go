@@ -69,7 +69,8 @@ var credentialErrorCodes = map[string]bool{
 	"MissingAuthenticationTokenException": true,
 }
 
-// ClassifyUpdateError maps the error of an UpdateCase call to its outcome.
+// ClassifyUpdateError maps the error of a Connect Cases call (UpdateCase, or
+// a read that UpdateCase depends on) to its outcome.
 // It is the one place that decides, by AWS error code first and by the kind
 // of failure second, which errors are terminal and which are retried.
 func ClassifyUpdateError(err error) Outcome {
@@ -168,11 +169,11 @@ func networkMessage(err error) string {
 	var netErr net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return "The UpdateCase call timed out"
+		return "The call to Connect Cases timed out"
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return "The UpdateCase call timed out: " + innermost(err)
+		return "The call to Connect Cases timed out: " + innermost(err)
 	default:
-		return "The UpdateCase call got no answer: " + innermost(err)
+		return "The call to Connect Cases got no answer: " + innermost(err)
 	}
 }
 

@@ -127,13 +127,13 @@ func TestClassifyUpdateError(t *testing.T) {
 			err:         &smithy.OperationError{ServiceID: "ConnectCases", OperationName: "UpdateCase", Err: fmt.Errorf("send request: %w", syscall.ECONNRESET)},
 			wantReason:  casesv1alpha1.NetworkErrorReason,
 			wantRetry:   RetryBackoff,
-			wantMessage: "The UpdateCase call got no answer: connection reset by peer",
+			wantMessage: "The call to Connect Cases got no answer: connection reset by peer",
 		},
 		"timeout": {
 			err:         &smithy.OperationError{ServiceID: "ConnectCases", OperationName: "UpdateCase", Err: context.DeadlineExceeded},
 			wantReason:  casesv1alpha1.NetworkErrorReason,
 			wantRetry:   RetryBackoff,
-			wantMessage: "The UpdateCase call timed out",
+			wantMessage: "The call to Connect Cases timed out",
 		},
 	}
 	for name, tc := range tests {

@@ -37,7 +37,7 @@ func BuildUpdateCaseInput(spec casesv1alpha1.CaseFieldUpdateSpec) (*connectcases
 	fields := make([]types.FieldValue, 0, len(spec.Fields))
 	for i, f := range spec.Fields {
 		if f.ID == "" {
-			return nil, fmt.Errorf("spec.fields[%d].id is required", i)
+			return nil, fmt.Errorf("spec.fields[%d] has no field id: a field name must be resolved to its id first", i)
 		}
 		if j, dup := seen[f.ID]; dup {
 			return nil, fmt.Errorf("spec.fields[%d] repeats field %q of spec.fields[%d]", i, f.ID, j)
@@ -90,6 +90,9 @@ func fieldValueUnion(v casesv1alpha1.FieldValue) (types.FieldValueUnion, error) 
 	}
 	if v.UserArnValue != nil {
 		out = append(out, &types.FieldValueUnionMemberUserArnValue{Value: *v.UserArnValue})
+	}
+	if v.ValueFrom != nil {
+		return nil, fmt.Errorf("valueFrom must be resolved to a value first")
 	}
 	if len(out) != 1 {
 		return nil, fmt.Errorf("value must set exactly one of booleanValue, doubleValue, stringValue, emptyValue or userArnValue, got %d", len(out))

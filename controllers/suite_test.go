@@ -1,18 +1,23 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases"
+	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,6 +78,11 @@ domains:
   - {id: case-1, templateId: template-1, fields: {summary: {stringValue: first}}}
   - {id: case-2, templateId: template-1, fields: {summary: {stringValue: second}}}
   - {id: case-3, templateId: template-1, fields: {summary: {stringValue: third}}}
+  - {id: case-4, templateId: template-1, fields: {summary: {stringValue: fourth}}}
+  - {id: case-5, templateId: template-1, fields: {summary: {stringValue: fifth}}}
+  - {id: case-6, templateId: template-1, fields: {summary: {stringValue: sixth}}}
+  - {id: case-7, templateId: template-1, fields: {summary: {stringValue: seventh}}}
+  - {id: case-8, templateId: template-1, fields: {summary: {stringValue: eighth}}}
 - id: domain-locked
   name: Locked domain
   fields:
@@ -139,13 +149,32 @@ type harness struct {
 	emu       *emulator.Server
 	url       string
 	cases     *connectcases.Client
-
-	stop func()
+	logs      *syncBuffer
 }
 
 // harnessOptions tune a harness.
 type harnessOptions struct {
 	quotas map[string]emulator.Quota
+	// logs, when set, receives the logs of the harness's managers.
+	logs *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 var runCounter atomic.Int64
@@ -169,7 +198,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: strings.ToLower(id) + "-" + sanitize(t.Name())}}
 	g.Expect(k8sClient.Create(context.Background(), ns)).To(Succeed())
 
-	h := &harness{t: t, namespace: ns.Name, runID: id, emu: emu, url: srv.URL}
+	h := &harness{t: t, namespace: ns.Name, runID: id, emu: emu, url: srv.URL, logs: opts.logs}
 	h.cases = h.newCasesClient(testAccessKey, testSecretKey)
 	t.Cleanup(func() {
 		// envtest runs no namespace controller: delete the objects themselves.
@@ -260,6 +289,7 @@ func (h *harness) startManager(tune func(r *CaseFieldUpdateReconciler)) func() {
 			&casesv1alpha1.CaseFieldUpdate{}: {Label: labels.SelectorFromSet(labels.Set{testLabel: h.runID})},
 		}},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Logger:     h.managerLogger(),
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	r := h.reconciler(mgr.GetClient())
@@ -282,6 +312,21 @@ func (h *harness) startManager(tune func(r *CaseFieldUpdateReconciler)) func() {
 	}
 	h.t.Cleanup(stop)
 	return stop
+}
+
+// managerLogger returns the logger of the harness's managers: the suite's,
+// or one that also writes to the harness's log buffer at full verbosity.
+func (h *harness) managerLogger() logr.Logger {
+	if h.logs == nil {
+		return ctrl.Log
+	}
+	return zap.New(zap.UseDevMode(true), zap.WriteTo(io.MultiWriter(os.Stderr, h.logs)), zap.Level(zapcore.Level(-10)))
+}
+
+// withCatalog turns the field catalog on for a reconciler, as the manager
+// does unless --skip-field-checks.
+func (h *harness) withCatalog(r *CaseFieldUpdateReconciler) {
+	r.Catalog = cases.NewCatalog(h.cases, nil, time.Minute, DefaultMaxLimiterWait)
 }
 
 // newObject returns a CaseFieldUpdate of the harness (labelled for its

@@ -129,9 +129,33 @@ func TestAdmissionRejectsMalformedObjects(t *testing.T) {
 			spec:    "domainId: d\ncaseId: c\nfields:\n- {id: a, value: {booleanValue: true}}\n- {id: a, value: {booleanValue: false}}",
 			message: `each field id may appear only once in fields`,
 		},
-		"field without id": {
+		"field without id or name": {
 			spec:    "domainId: d\ncaseId: c\nfields: [{value: {booleanValue: true}}]",
-			message: `spec.fields[0].id: Required value`,
+			message: `a field must set exactly one of id or name`,
+		},
+		"field with id and name": {
+			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, name: Priority, value: {booleanValue: true}}]",
+			message: `a field must set exactly one of id or name`,
+		},
+		"duplicate field name": {
+			spec:    "domainId: d\ncaseId: c\nfields:\n- {name: Priority, value: {stringValue: high}}\n- {name: Priority, value: {stringValue: low}}",
+			message: `each field name may appear only once in fields`,
+		},
+		"field name too long": {
+			spec:    "domainId: d\ncaseId: c\nfields: [{name: " + strings.Repeat("n", 101) + ", value: {booleanValue: true}}]",
+			message: `spec.fields[0].name: Too long: may not be more than 100 bytes`,
+		},
+		"valueFrom with both references": {
+			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {valueFrom: {secretKeyRef: {name: s, key: k}, configMapKeyRef: {name: c, key: k}}}}]",
+			message: `valueFrom must set exactly one of secretKeyRef or configMapKeyRef`,
+		},
+		"valueFrom without a key": {
+			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {valueFrom: {secretKeyRef: {name: s}}}}]",
+			message: `spec.fields[0].value.valueFrom.secretKeyRef.key: Required value`,
+		},
+		"valueFrom and a value": {
+			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {stringValue: x, valueFrom: {configMapKeyRef: {name: c, key: k}}}}]",
+			message: `value must set exactly one of booleanValue, doubleValue, stringValue, emptyValue, userArnValue or valueFrom`,
 		},
 		"field id too long": {
 			spec:    "domainId: d\ncaseId: c\nfields: [{id: " + long501 + ", value: {booleanValue: true}}]",
@@ -143,11 +167,11 @@ func TestAdmissionRejectsMalformedObjects(t *testing.T) {
 		},
 		"value with no member": {
 			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {}}]",
-			message: `value must set exactly one of booleanValue, doubleValue, stringValue, emptyValue or userArnValue`,
+			message: `value must set exactly one of booleanValue, doubleValue, stringValue, emptyValue, userArnValue or valueFrom`,
 		},
 		"value with two members": {
 			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true, stringValue: x}}]",
-			message: `value must set exactly one of booleanValue, doubleValue, stringValue, emptyValue or userArnValue`,
+			message: `value must set exactly one of booleanValue, doubleValue, stringValue, emptyValue, userArnValue or valueFrom`,
 		},
 		"stringValue too long": {
 			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {stringValue: " + strings.Repeat("s", 4101) + "}}]",

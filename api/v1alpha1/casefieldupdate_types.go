@@ -25,13 +25,14 @@ type CaseFieldUpdateSpec struct {
 	CaseID string `json:"caseId"`
 
 	// fields lists the fields to set and their values: 1 to 220 items (the
-	// UpdateCase limit), each field at most once. Fields not listed keep the
-	// value they have on the case.
+	// UpdateCase limit), each field at most once, by id or by name. Fields
+	// not listed keep the value they have on the case.
 	// +required
 	// +listType=atomic
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=220
-	// +kubebuilder:validation:XValidation:rule="self.map(f, f.id).distinct().size() == self.size()",message="each field id may appear only once in fields"
+	// +kubebuilder:validation:XValidation:rule="self.filter(f, has(f.id)).map(f, f.id).distinct().size() == self.filter(f, has(f.id)).size()",message="each field id may appear only once in fields"
+	// +kubebuilder:validation:XValidation:rule="self.filter(f, has(f.name)).map(f, f.name).distinct().size() == self.filter(f, has(f.name)).size()",message="each field name may appear only once in fields"
 	Fields []CaseField `json:"fields"`
 
 	// performedBy names the entity recorded in the case's audit history as
@@ -79,15 +80,26 @@ const (
 	ReconcileRequestedAtAnnotation = "cases.connectcases.dev/reconcile-requested-at"
 )
 
-// CaseField is one field of the case and the value to give it.
+// CaseField is one field of the case, by id or by name, and the value to
+// give it.
+// +kubebuilder:validation:XValidation:rule="has(self.id) != has(self.name)",message="a field must set exactly one of id or name"
 type CaseField struct {
 	// id is the identifier of the field in the Cases domain (as returned by
 	// ListFields), for example a system field such as "status" or the
-	// generated identifier of a custom field.
-	// +required
+	// generated identifier of a custom field. Exactly one of id or name is
+	// set.
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=500
-	ID string `json:"id"`
+	ID string `json:"id,omitempty"`
+
+	// name is the name of the field in the Cases domain, such as "Priority":
+	// the operator resolves it to the field's id with ListFields. Exactly
+	// one of id or name is set.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	Name string `json:"name,omitempty"`
 
 	// value is the value to set. Exactly one of its members must be set, and
 	// it must match the field's type in the domain.
@@ -99,7 +111,7 @@ type CaseField struct {
 // member must fit the field's type (Number: doubleValue; Boolean:
 // booleanValue; Text, Url, DateTime and SingleSelect: stringValue; User:
 // userArnValue). emptyValue clears the field.
-// +kubebuilder:validation:XValidation:rule="[has(self.booleanValue), has(self.doubleValue), has(self.stringValue), has(self.emptyValue), has(self.userArnValue)].filter(x, x).size() == 1",message="value must set exactly one of booleanValue, doubleValue, stringValue, emptyValue or userArnValue"
+// +kubebuilder:validation:XValidation:rule="[has(self.booleanValue), has(self.doubleValue), has(self.stringValue), has(self.emptyValue), has(self.userArnValue), has(self.valueFrom)].filter(x, x).size() == 1",message="value must set exactly one of booleanValue, doubleValue, stringValue, emptyValue, userArnValue or valueFrom"
 type FieldValue struct {
 	// booleanValue is the value of a Boolean field.
 	// +optional
@@ -131,6 +143,42 @@ type FieldValue struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=500
 	UserArnValue *string `json:"userArnValue,omitempty"`
+
+	// valueFrom takes the value from a key of a Secret or a ConfigMap in the
+	// object's namespace, converted to the field's type (a number, true or
+	// false, a string or a user ARN). A change of the referenced data
+	// applies the object again. The manager reads them only when started
+	// with --enable-value-from.
+	// +optional
+	ValueFrom *ValueSource `json:"valueFrom,omitempty"`
+}
+
+// ValueSource names a key of a Secret or a ConfigMap in the object's
+// namespace: exactly one of secretKeyRef or configMapKeyRef.
+// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef) != has(self.configMapKeyRef)",message="valueFrom must set exactly one of secretKeyRef or configMapKeyRef"
+type ValueSource struct {
+	// secretKeyRef selects a key of a Secret.
+	// +optional
+	SecretKeyRef *KeyReference `json:"secretKeyRef,omitempty"`
+
+	// configMapKeyRef selects a key of a ConfigMap.
+	// +optional
+	ConfigMapKeyRef *KeyReference `json:"configMapKeyRef,omitempty"`
+}
+
+// KeyReference is a key of a Secret or a ConfigMap in the same namespace.
+type KeyReference struct {
+	// name is the name of the Secret or ConfigMap.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// key is the key within its data.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key"`
 }
 
 // EmptyValue clears a field. It has no members: write it as {}.
@@ -194,6 +242,42 @@ type CaseFieldUpdateStatus struct {
 	// annotation that was last handled.
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+
+	// fields are the spec's fields as resolved in the domain's field
+	// catalog, in spec order: id, name and type.
+	// +optional
+	// +listType=atomic
+	Fields []ResolvedField `json:"fields,omitempty"`
+
+	// references are the Secrets and ConfigMaps whose data the last applied
+	// generation used, with their resourceVersion: a change of one applies
+	// the object again. Values are never recorded.
+	// +optional
+	// +listType=atomic
+	References []ValueReference `json:"references,omitempty"`
+}
+
+// ResolvedField is a field of the spec as found in the domain.
+type ResolvedField struct {
+	// id is the field's identifier.
+	ID string `json:"id"`
+	// name is the field's name.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// type is the field's type: Text, Number, Boolean, DateTime,
+	// SingleSelect, Url or User.
+	// +optional
+	Type string `json:"type,omitempty"`
+}
+
+// ValueReference is a Secret or ConfigMap read for the last apply.
+type ValueReference struct {
+	// kind is Secret or ConfigMap.
+	Kind string `json:"kind"`
+	// name is its name.
+	Name string `json:"name"`
+	// resourceVersion is the version whose data was applied.
+	ResourceVersion string `json:"resourceVersion"`
 }
 
 // CaseFieldUpdate sets field values on an Amazon Connect Cases case through

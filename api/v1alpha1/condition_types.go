@@ -76,6 +76,11 @@ const (
 	// applied until one of them changes, so they cannot overwrite each other
 	// in turn.
 	FieldConflictReason = "FieldConflict"
+
+	// ReferenceNotFoundReason: a Secret or ConfigMap of valueFrom, or its
+	// key, does not exist (or valueFrom is not enabled). Stalled; tried again
+	// when the Secret or ConfigMap appears or changes.
+	ReferenceNotFoundReason = "ReferenceNotFound"
 )
 
 // DriftDetectedReason is the reason of the Event an Enforce object emits

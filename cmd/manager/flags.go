@@ -42,6 +42,9 @@ type options struct {
 	stalledRetryInterval    time.Duration
 	maxBackoff              time.Duration
 	awsClientLogging        bool
+	fieldCacheTTL           time.Duration
+	skipFieldChecks         bool
+	enableValueFrom         bool
 	zap                     zap.Options
 }
 
@@ -71,6 +74,9 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.stalledRetryInterval, "stalled-retry-interval", controllers.DefaultStalledRetryInterval, "Wait (jittered) before retrying ResourceNotFound, AccessDenied and InvalidCredentials.")
 	fs.DurationVar(&o.maxBackoff, "max-backoff", controllers.DefaultMaxBackoff, "Longest backoff between retries of throttled or failed calls.")
 	fs.BoolVar(&o.awsClientLogging, "aws-client-logging", false, "Log every AWS request, response (without bodies), signing and retry at debug level (--zap-log-level=debug).")
+	fs.DurationVar(&o.fieldCacheTTL, "field-cache-ttl", cases.DefaultCatalogTTL, "How long the field catalog (names, types, options per domain) is trusted before it is read again.")
+	fs.BoolVar(&o.skipFieldChecks, "skip-field-checks", false, "Do not read the field catalog (ListFields, BatchGetField, ListFieldOptions): no names, no valueFrom, no type pre-checks. For credentials without read permissions.")
+	fs.BoolVar(&o.enableValueFrom, "enable-value-from", false, "Let valueFrom read Secrets and ConfigMaps (needs the value-from RBAC: get, list and watch on them).")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {

@@ -84,9 +84,10 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("failed to create the manager: %w", err)
 	}
 
+	casesClient := cases.NewClient(awsCfg)
 	r := &controllers.CaseFieldUpdateReconciler{
 		Client:               mgr.GetClient(),
-		Cases:                cases.NewClient(awsCfg),
+		Cases:                casesClient,
 		Recorder:             mgr.GetEventRecorder("connectcases-operator"),
 		CallTimeout:          o.awsCallTimeout,
 		StalledRetryInterval: o.stalledRetryInterval,
@@ -95,6 +96,10 @@ func run(ctx context.Context, args []string) error {
 	if o.awsClientRateLimit {
 		r.Limiter = cases.NewLimiter(o.awsLimits)
 	}
+	if !o.skipFieldChecks {
+		r.Catalog = cases.NewCatalog(casesClient, r.Limiter, o.fieldCacheTTL, controllers.DefaultMaxLimiterWait)
+	}
+	r.EnableValueFrom = o.enableValueFrom
 	if err := r.SetupWithManager(mgr, o.maxConcurrentReconciles); err != nil {
 		return fmt.Errorf("failed to set up the CaseFieldUpdate controller: %w", err)
 	}
@@ -110,7 +115,8 @@ func run(ctx context.Context, args []string) error {
 
 	log.Info("Starting the manager", "region", awsCfg.Region, "maxConcurrentReconciles", o.maxConcurrentReconciles,
 		"clientRateLimit", o.awsClientRateLimit, "limits", cases.FormatLimits(o.awsLimits), "retryMode", o.awsRetryMode,
-		"watchNamespaces", o.watchNamespaces, "labelSelector", fmt.Sprint(o.labelSelector))
+		"watchNamespaces", o.watchNamespaces, "labelSelector", fmt.Sprint(o.labelSelector),
+		"fieldChecks", !o.skipFieldChecks, "valueFrom", o.enableValueFrom)
 	return mgr.Start(ctx)
 }
 

@@ -161,3 +161,21 @@ func TestAdminCaseValues(t *testing.T) {
 	stored, _ := e.srv.CaseFields("d1", "c1")
 	g.Expect(stored["escalated"]).To(Equal(BooleanValue(false)))
 }
+
+func TestRenameField(t *testing.T) {
+	g := NewWithT(t)
+	srv := newEnv(t).srv
+	g.Expect(srv.RenameField("d1", "priority", "Escalated")).To(MatchError(ContainSubstring("taken")))
+	g.Expect(srv.RenameField("d1", "priority", "Urgency")).To(Succeed())
+	var found bool
+	for _, d := range srv.State().Domains {
+		for _, f := range d.Fields {
+			if d.ID == "d1" && f.ID == "priority" {
+				found = true
+				g.Expect(f.Name).To(Equal("Urgency"))
+			}
+		}
+	}
+	g.Expect(found).To(BeTrue())
+	g.Expect(srv.RenameField("d1", "missing", "X")).To(MatchError(ContainSubstring("missing")))
+}

@@ -245,3 +245,34 @@ func (s *Server) CallCount(operation, outcome string) int {
 func (s *Server) Calls() CallStats {
 	return s.calls.stats()
 }
+
+// RenameField changes the name of a field out of band, as UpdateField would:
+// it is not a call and is not counted. The new name must not be taken by
+// another field of the domain.
+func (s *Server) RenameField(domainID, fieldID, name string) error {
+	wrap := func(err error) error {
+		return fmt.Errorf("failed to rename field %q in domain %q: %w", fieldID, domainID, err)
+	}
+	if name == "" {
+		return wrap(fmt.Errorf("the name is empty"))
+	}
+	st := s.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	d, aerr := st.domain(domainID)
+	if aerr != nil {
+		return wrap(aerr)
+	}
+	f, aerr := d.field(fieldID)
+	if aerr != nil {
+		return wrap(aerr)
+	}
+	for _, other := range d.fields {
+		if other.id != fieldID && other.name == name {
+			return wrap(fmt.Errorf("the name %q is taken by field %q", name, other.id))
+		}
+	}
+	f.name = name
+	f.modified = s.now()
+	return nil
+}

@@ -60,7 +60,7 @@ func TestSamplesEndToEnd(t *testing.T) {
 	g.Expect(d.Client.Get(ctx, client.ObjectKey{Namespace: "default", Name: "invalid-priority"}, obj)).To(Succeed())
 	g.Expect(obj.Status.Conditions).To(ContainElement(And(
 		HaveField("Type", casesv1alpha1.StalledCondition), HaveField("Reason", casesv1alpha1.ValidationErrorReason),
-		HaveField("Message", ContainSubstring("ValidationException")))))
+		HaveField("Message", Equal(`Field Priority (priority): "urgent" is not an active option; allowed: high, low, medium`)))))
 
 	// The case values in the emulator are the spec's.
 	var state struct {

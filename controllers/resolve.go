@@ -1,0 +1,232 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
+	"github.com/connectcases-operator/connectcases-operator/internal/cases"
+)
+
+// resolution is a spec made ready to send: every field by id, every value
+// concrete, with what the status records of it.
+type resolution struct {
+	spec       casesv1alpha1.CaseFieldUpdateSpec
+	fields     []casesv1alpha1.ResolvedField
+	references []casesv1alpha1.ValueReference
+}
+
+// errRateLimited carries a requeue delay out of the resolution.
+type errRateLimited struct{ wait time.Duration }
+
+func (e errRateLimited) Error() string { return fmt.Sprintf("rate limited for %s", e.wait) }
+
+// resolve looks up the spec's fields in the domain's catalog, reads the
+// values of valueFrom and checks every value against its field's type and
+// options, before any UpdateCase. A problem is returned as an outcome; an
+// errRateLimited error asks for a requeue.
+func (r *CaseFieldUpdateReconciler) resolve(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate) (*resolution, *Outcome, error) {
+	res := &resolution{spec: *obj.Spec.DeepCopy()}
+	if r.Catalog == nil {
+		return res, r.resolveWithoutCatalog(res), nil
+	}
+	var ids, names []string
+	for _, f := range obj.Spec.Fields {
+		if f.ID != "" {
+			ids = append(ids, f.ID)
+		} else {
+			names = append(names, f.Name)
+		}
+	}
+	byID, byName, err := r.Catalog.Fields(ctx, obj.Spec.DomainID, ids, names)
+	if err == nil && (len(byID) < len(ids) || len(byName) < len(names)) {
+		// The catalog may be older than a rename or a new field: read the
+		// domain again before calling a field unknown.
+		r.Catalog.Invalidate(obj.Spec.DomainID)
+		byID, byName, err = r.Catalog.Fields(ctx, obj.Spec.DomainID, ids, names)
+	}
+	if err != nil {
+		return nil, readOutcome(err), rateLimited(err)
+	}
+	for i := range res.spec.Fields {
+		f := &res.spec.Fields[i]
+		info, found := byID[f.ID], false
+		if f.ID != "" {
+			_, found = byID[f.ID]
+		} else {
+			info, found = byName[f.Name]
+		}
+		if !found {
+			return nil, unknownFieldOutcome(obj.Spec.DomainID, f.ID, f.Name, byName), nil
+		}
+		f.ID, f.Name = info.ID, ""
+		res.fields = append(res.fields, casesv1alpha1.ResolvedField{ID: info.ID, Name: info.Name, Type: info.Type})
+		if f.Value.ValueFrom != nil {
+			if o := r.readValueFrom(ctx, obj.Namespace, info, &f.Value, res); o != nil {
+				return nil, o, nil
+			}
+		}
+		if o, err := r.checkValue(ctx, obj.Spec.DomainID, info, f.Value, obj.Spec.Fields[i].Value.ValueFrom); o != nil || err != nil {
+			return nil, o, err
+		}
+	}
+	return res, nil, nil
+}
+
+// resolveWithoutCatalog handles --skip-field-checks: ids and literal values
+// go as they are; names and valueFrom need the catalog.
+func (r *CaseFieldUpdateReconciler) resolveWithoutCatalog(res *resolution) *Outcome {
+	for _, f := range res.spec.Fields {
+		if f.Name != "" {
+			return &Outcome{Reason: casesv1alpha1.ValidationErrorReason, Retry: RetryNever,
+				Message: fmt.Sprintf("Field %q is given by name, which needs the field catalog that --skip-field-checks turns off: give its id", f.Name)}
+		}
+		if f.Value.ValueFrom != nil {
+			return &Outcome{Reason: casesv1alpha1.ValidationErrorReason, Retry: RetryNever,
+				Message: fmt.Sprintf("Field %s takes its value from valueFrom, which needs the field's type from the field catalog that --skip-field-checks turns off", f.ID)}
+		}
+		res.fields = append(res.fields, casesv1alpha1.ResolvedField{ID: f.ID})
+	}
+	return nil
+}
+
+// readValueFrom replaces a valueFrom with the converted text of its key.
+// Messages name the Secret or ConfigMap and the key, never the value.
+func (r *CaseFieldUpdateReconciler) readValueFrom(ctx context.Context, namespace string, info cases.FieldInfo, v *casesv1alpha1.FieldValue, res *resolution) *Outcome {
+	kind, ref := "ConfigMap", v.ValueFrom.ConfigMapKeyRef
+	if v.ValueFrom.SecretKeyRef != nil {
+		kind, ref = "Secret", v.ValueFrom.SecretKeyRef
+	}
+	notFound := func(format string, args ...any) *Outcome {
+		return &Outcome{Reason: casesv1alpha1.ReferenceNotFoundReason, Retry: RetryNever, Message: capitalise(fmt.Sprintf(format, args...))}
+	}
+	if !r.EnableValueFrom {
+		return notFound("field %s takes its value from %s %s, but reading them is not enabled: start the manager with --enable-value-from", fieldLabel(info), kind, ref.Name)
+	}
+	key := client.ObjectKey{Namespace: namespace, Name: ref.Name}
+	var data map[string]string
+	var version string
+	if kind == "Secret" {
+		s := &corev1.Secret{}
+		if err := r.Get(ctx, key, s); err != nil {
+			if apierrors.IsNotFound(err) {
+				return notFound("%s %s of field %s does not exist", kind, ref.Name, fieldLabel(info))
+			}
+			return &Outcome{Reason: casesv1alpha1.NetworkErrorReason, Retry: RetryBackoff, Message: capitalise(fmt.Sprintf("failed to read %s %s: %s", kind, ref.Name, innermost(err)))}
+		}
+		data, version = map[string]string{}, s.ResourceVersion
+		for k, b := range s.Data {
+			data[k] = string(b)
+		}
+	} else {
+		cm := &corev1.ConfigMap{}
+		if err := r.Get(ctx, key, cm); err != nil {
+			if apierrors.IsNotFound(err) {
+				return notFound("%s %s of field %s does not exist", kind, ref.Name, fieldLabel(info))
+			}
+			return &Outcome{Reason: casesv1alpha1.NetworkErrorReason, Retry: RetryBackoff, Message: capitalise(fmt.Sprintf("failed to read %s %s: %s", kind, ref.Name, innermost(err)))}
+		}
+		data, version = cm.Data, cm.ResourceVersion
+	}
+	raw, ok := data[ref.Key]
+	if !ok {
+		return notFound("%s %s has no key %s for field %s", kind, ref.Name, ref.Key, fieldLabel(info))
+	}
+	converted, err := convertValue(raw, info.Type)
+	if err != nil {
+		return &Outcome{Reason: casesv1alpha1.ValidationErrorReason, Retry: RetryNever,
+			Message: capitalise(fmt.Sprintf("the value of key %s of %s %s for field %s %s", ref.Key, kind, ref.Name, fieldLabel(info), err))}
+	}
+	*v = converted
+	res.references = appendReference(res.references, casesv1alpha1.ValueReference{Kind: kind, Name: ref.Name, ResourceVersion: version})
+	return nil
+}
+
+// checkValue checks a concrete value against its field: the member must fit
+// the type, and a SingleSelect value must be an active option.
+func (r *CaseFieldUpdateReconciler) checkValue(ctx context.Context, domainID string, info cases.FieldInfo, v casesv1alpha1.FieldValue, from *casesv1alpha1.ValueSource) (*Outcome, error) {
+	invalid := func(format string, args ...any) *Outcome {
+		return &Outcome{Reason: casesv1alpha1.ValidationErrorReason, Retry: RetryNever, Message: capitalise(fmt.Sprintf(format, args...))}
+	}
+	if v.EmptyValue != nil {
+		return nil, nil
+	}
+	if got, want := valueMember(v), expectedMember(info.Type); got != want {
+		return invalid("field %s is a %s field: set %s, not %s", fieldLabel(info), info.Type, want, got), nil
+	}
+	if info.Type != fieldTypeSingleSelect {
+		return nil, nil
+	}
+	options, err := r.Catalog.ActiveOptions(ctx, domainID, info.ID)
+	if err != nil {
+		return readOutcome(err), rateLimited(err)
+	}
+	if slices.Contains(options, *v.StringValue) {
+		return nil, nil
+	}
+	sorted := slices.Sorted(slices.Values(options))
+	if from != nil {
+		return invalid("field %s: the value from valueFrom is not an active option; allowed: %s", fieldLabel(info), strings.Join(sorted, ", ")), nil
+	}
+	return invalid("field %s: %q is not an active option; allowed: %s", fieldLabel(info), *v.StringValue, strings.Join(sorted, ", ")), nil
+}
+
+// unknownFieldOutcome reports a field missing from the domain: an unknown
+// name is a ValidationError, an unknown id a ResourceNotFound (as the
+// service answers UpdateCase for it).
+func unknownFieldOutcome(domainID, id, name string, byName map[string]cases.FieldInfo) *Outcome {
+	if id != "" {
+		return &Outcome{Reason: casesv1alpha1.ResourceNotFoundReason, Retry: RetryStalled,
+			Message: fmt.Sprintf("Field %s does not exist in domain %s", id, domainID)}
+	}
+	return &Outcome{Reason: casesv1alpha1.ValidationErrorReason, Retry: RetryNever,
+		Message: fmt.Sprintf("No field is named %q in domain %s", name, domainID)}
+}
+
+// readOutcome classifies the failure of a catalog read.
+func readOutcome(err error) *Outcome {
+	if rateLimited(err) != nil {
+		return nil
+	}
+	o := ClassifyUpdateError(err)
+	return &o
+}
+
+// rateLimited turns the catalog's rate-limit error into errRateLimited.
+func rateLimited(err error) error {
+	var rl *cases.RateLimitedError
+	if errors.As(err, &rl) {
+		return errRateLimited{wait: rl.Wait}
+	}
+	return nil
+}
+
+// fieldLabel names a field for messages: "Priority (priority)".
+func fieldLabel(info cases.FieldInfo) string {
+	if info.Name == "" || info.Name == info.ID {
+		return info.ID
+	}
+	return info.Name + " (" + info.ID + ")"
+}
+
+// appendReference adds a reference once.
+func appendReference(refs []casesv1alpha1.ValueReference, ref casesv1alpha1.ValueReference) []casesv1alpha1.ValueReference {
+	if slices.Contains(refs, ref) {
+		return refs
+	}
+	return append(refs, ref)
+}
+
+// isFieldRejection reports whether the service rejected the request in a way
+// that a stale catalog may explain.
+func isFieldRejection(o Outcome) bool {
+	return o.Reason == casesv1alpha1.ValidationErrorReason || o.Reason == casesv1alpha1.ResourceNotFoundReason
+}
