@@ -205,7 +205,7 @@ func (e *env) run(ctx context.Context, s runSpec) (m measurement, err error) {
 		waitErr = fmt.Errorf("%d status patches of the raw client failed", n)
 	}
 	if waitErr != nil {
-		m.Error = waitErr.Error()
+		m.noteErr(waitErr)
 		e.step("%s: %v", name, waitErr)
 	}
 	m.Complete = waitErr == nil
@@ -224,24 +224,32 @@ func (e *env) run(ctx context.Context, s runSpec) (m measurement, err error) {
 			m.ThrottledFraction = float64(m.Throttled) / float64(m.UpdateCaseCalls)
 		}
 	}
+	// A process that exited early has no figures left to read; the run
+	// then reports its error instead of aborting the benchmark.
 	if mgr != nil {
-		if m.PeakRSSBytes, err = mgr.PeakRSS(); err != nil {
-			return m, err
-		}
+		m.PeakRSSBytes, err = mgr.PeakRSS()
+		m.noteErr(err)
 		cpu, err := mgr.CPUTime()
-		if err != nil {
-			return m, err
-		}
+		m.noteErr(err)
 		m.ManagerCPUSeconds = cpu.Seconds()
 	}
 	if emu != nil {
 		cpu, err := emu.CPUTime()
-		if err != nil {
-			return m, err
-		}
+		m.noteErr(err)
 		m.EmulatorCPUSeconds = cpu.Seconds()
 	}
 	return m, nil
+}
+
+// noteErr adds err, if any, to the run's error.
+func (m *measurement) noteErr(err error) {
+	if err == nil {
+		return
+	}
+	if m.Error != "" {
+		m.Error += "; "
+	}
+	m.Error += err.Error()
 }
 
 // summarise fills the figures that the watch tells.
