@@ -29,9 +29,10 @@ help: ## Show the targets.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate the CRD and RBAC manifests from the API and controller markers.
+manifests: ## Generate the CRD and RBAC manifests from the API and controller markers, and copy them into the Helm chart.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:allowDangerousTypes=true paths="./api/..." paths="./controllers/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	@$(MAKE) --no-print-directory helm-sync-files
 
 .PHONY: generate
 generate: ## Generate the DeepCopy methods.
@@ -109,9 +110,13 @@ build-installer: manifests ## Write dist/install.yaml: the CRD, RBAC and the man
 
 .PHONY: helm-sync
 helm-sync: manifests ## Copy the generated CRD, the RBAC rules and the Argo CD health check into the Helm chart.
+
+.PHONY: helm-sync-files
+helm-sync-files:
 	rm -f charts/connectcases-operator/files/crds/*.yaml
 	cp config/crd/bases/*.yaml charts/connectcases-operator/files/crds/
 	cp config/rbac/role.yaml config/rbac/leader_election_role.yaml charts/connectcases-operator/files/rbac/
+	cp config/rbac/value-from/role.yaml charts/connectcases-operator/files/rbac/value_from_role.yaml
 	cp config/argocd/resource_customizations/cases.connectcases.dev/CaseFieldUpdate/health.lua charts/connectcases-operator/files/argocd/
 
 .PHONY: helm-lint

@@ -97,6 +97,7 @@ func TestChartFilesMatchConfig(t *testing.T) {
 	pairs := map[string]string{
 		"config/rbac/role.yaml":                 chartDir + "/files/rbac/role.yaml",
 		"config/rbac/leader_election_role.yaml": chartDir + "/files/rbac/leader_election_role.yaml",
+		"config/rbac/value-from/role.yaml":      chartDir + "/files/rbac/value_from_role.yaml",
 		healthLuaPath:                           chartDir + "/files/argocd/health.lua",
 	}
 	crds, err := filepath.Glob(filepath.Join(repoRoot, "config", "crd", "bases", "*.yaml"))
