@@ -24,14 +24,16 @@ import (
 // SampleOutcomes are the Ready reasons that the objects of config/samples
 // reach against the emulator's demo seed.
 var SampleOutcomes = map[string]string{
-	"escalate-case-0001": casesv1alpha1.AppliedReason,
-	"triage-case-0002":   casesv1alpha1.AppliedReason,
-	"triage-case-0003":   casesv1alpha1.AppliedReason,
-	"triage-case-0004":   casesv1alpha1.AppliedReason,
-	"triage-case-0005":   casesv1alpha1.AppliedReason,
-	"invalid-priority":   casesv1alpha1.ValidationErrorReason,
-	"missing-case":       casesv1alpha1.ResourceNotFoundReason,
-	"locked-domain-case": casesv1alpha1.AccessDeniedReason,
+	"escalate-case-0001":  casesv1alpha1.AppliedReason,
+	"triage-case-0002":    casesv1alpha1.AppliedReason,
+	"triage-case-0003":    casesv1alpha1.AppliedReason,
+	"triage-case-0004":    casesv1alpha1.AppliedReason,
+	"triage-case-0005":    casesv1alpha1.AppliedReason,
+	"invalid-priority":    casesv1alpha1.ValidationErrorReason,
+	"missing-case":        casesv1alpha1.ResourceNotFoundReason,
+	"locked-domain-case":  casesv1alpha1.AccessDeniedReason,
+	"link-case-0001":      casesv1alpha1.AppliedReason,
+	"reference-case-0003": casesv1alpha1.AppliedReason,
 }
 
 // Demo is the operator running end to end: control plane, emulator with the
@@ -106,7 +108,7 @@ func StartDemo(ctx context.Context, o DemoOptions) (d *Demo, err error) {
 	}
 
 	step("Starting the manager against %s", d.Emulator.URL)
-	mgrArgs := append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=0"}, o.ManagerArgs...)
+	mgrArgs := append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=0", "--enable-value-from"}, o.ManagerArgs...)
 	if d.Manager, err = Start("manager", filepath.Join(o.Dir, "manager.log"),
 		ManagerEnv(d.ControlPlane.Kubeconfig, d.Emulator.URL), managerBin, mgrArgs...); err != nil {
 		return d, err

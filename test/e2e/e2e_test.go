@@ -84,6 +84,15 @@ func TestSamplesEndToEnd(t *testing.T) {
 	g.Expect(values["demo-domain/case-0001"]).To(HaveKeyWithValue("escalated", HaveKeyWithValue("booleanValue", true)))
 	g.Expect(values["demo-domain/case-0003"]).NotTo(HaveKey("due"), "emptyValue clears the field")
 	g.Expect(values["demo-domain/case-0002"]).To(HaveKeyWithValue("priority", HaveKeyWithValue("stringValue", "medium")), "the invalid update changed nothing")
+	g.Expect(values["demo-domain/case-0001"]).To(HaveKeyWithValue("link", HaveKeyWithValue("stringValue", "https://tickets.example.com/T-1001")), "fields by name")
+	g.Expect(values["demo-domain/case-0003"]).To(HaveKeyWithValue("summary", HaveKeyWithValue("stringValue", "Customer reference CR-2003-7781")), "a value from a Secret")
+	g.Expect(values["demo-domain/case-0003"]).To(HaveKeyWithValue("score", HaveKeyWithValue("doubleValue", 3.0)), "a number from a ConfigMap")
+
+	// The Secret's value is in no object's status or Event.
+	out, err = d.ControlPlane.RunKubectl(ctx, "get", "cfu,events.events.k8s.io", "-n", "default", "-o", "yaml")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("reference-case-0003"))
+	g.Expect(out).NotTo(ContainSubstring("CR-2003-7781"))
 
 	// The manager stops cleanly on SIGTERM.
 	g.Expect(d.Manager.Stop(30 * time.Second)).To(Succeed())
