@@ -159,12 +159,13 @@ func (r *CaseFieldUpdateReconciler) sync(ctx context.Context, obj *casesv1alpha1
 		setStatus(obj, *problem, false, now)
 		return ctrl.Result{RequeueAfter: r.requeueAfter(*problem, obj.Status.Failures)}, problem, nil
 	}
-	obj.Status.Fields = res.fields
 
 	key := client.ObjectKeyFromObject(obj).String()
 	if wait, ok := r.waitForSlot(ctx, "UpdateCase", key); !ok {
+		// Waiting for a slot changes nothing in the status: no write.
 		return ctrl.Result{RequeueAfter: wait}, nil, nil
 	}
+	obj.Status.Fields = res.fields
 	outcome, called := r.apply(ctx, obj, res.spec)
 	if called {
 		r.observe("UpdateCase", outcome.Reason == casesv1alpha1.ThrottledReason)

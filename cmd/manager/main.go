@@ -123,7 +123,8 @@ func run(ctx context.Context, args []string) error {
 // cacheOptions restricts the manager's cache to its shard: the namespaces of
 // --watch-namespaces and the CaseFieldUpdates of --label-selector.
 func cacheOptions(o options) cache.Options {
-	var opts cache.Options
+	// Managed fields are never read: dropping them keeps the cache small.
+	opts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
 	if len(o.watchNamespaces) > 0 {
 		opts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range o.watchNamespaces {

@@ -108,11 +108,22 @@ func (l *Limiter) op(name string) *adaptiveBucket {
 		if !found {
 			lim = defaultLimit
 		}
-		burst := max(1, lim.Burst)
+		burst := usableBurst(lim.Burst)
 		b = &adaptiveBucket{bucket: rate.NewLimiter(rate.Limit(lim.RPS), burst), burst: burst, ceiling: lim.RPS, current: lim.RPS}
 		l.ops[name] = b
 	}
 	return b
+}
+
+// usableBurst is the part of the configured burst the limiter spends. It
+// keeps a tenth of it (at least one call, unless the burst is one) unused:
+// calls paced exactly at the service's rate arrive with some jitter, and the
+// service's bucket, kept from running dry, absorbs it instead of throttling.
+func usableBurst(burst int) int {
+	if burst <= 1 {
+		return 1
+	}
+	return burst - max(1, burst/10)
 }
 
 // Acquire takes a call slot of operation for the caller identified by key
@@ -166,10 +177,16 @@ func (l *Limiter) Observe(operation string, throttled bool) {
 	b := l.op(operation)
 	now := l.now()
 	switch {
+	case throttled && now.Sub(b.decreased) < decreaseEvery:
+		return
+	case throttled && b.quota == 0 && b.current >= b.ceiling && now.Sub(b.decreased) >= probeAfter:
+		// A rare throttle at the configured ceiling is taken for timing
+		// jitter against a quota equal to the ceiling: a gentle step down,
+		// and no estimate. Another throttle soon after shows the quota is
+		// lower.
+		b.decreased = now
+		b.current = safeFraction * b.ceiling
 	case throttled:
-		if now.Sub(b.decreased) < decreaseEvery {
-			return
-		}
 		b.decreased = now
 		if b.quota == 0 || b.current < b.quota {
 			b.quota = b.current

@@ -22,8 +22,9 @@ func newTestLimiter(limits map[string]Limit) (*Limiter, *fakeClock) {
 
 func TestAcquireReservesSlotsPerKey(t *testing.T) {
 	g := NewWithT(t)
-	l, clock := newTestLimiter(map[string]Limit{"UpdateCase": {RPS: 2, Burst: 2}})
+	l, clock := newTestLimiter(map[string]Limit{"UpdateCase": {RPS: 2, Burst: 3}})
 
+	// A burst of 3 leaves one call of headroom: two calls go at once.
 	g.Expect(l.Acquire("UpdateCase", "a")).To(BeZero())
 	g.Expect(l.Acquire("UpdateCase", "b")).To(BeZero())
 	// The bucket is empty: c and d get slots 500ms apart.
@@ -42,25 +43,46 @@ func TestAcquireReservesSlotsPerKey(t *testing.T) {
 	g.Expect(l.Acquire("UpdateCase", "d")).To(BeNumerically(">", 0))
 }
 
+func TestUsableBurstKeepsHeadroom(t *testing.T) {
+	g := NewWithT(t)
+	for burst, want := range map[int]int{0: 1, 1: 1, 2: 1, 10: 9, 20: 18, 100: 90} {
+		g.Expect(usableBurst(burst)).To(Equal(want), "burst %d", burst)
+	}
+}
+
 func TestObserveAdaptsTheRate(t *testing.T) {
 	g := NewWithT(t)
 	l, clock := newTestLimiter(map[string]Limit{"UpdateCase": {RPS: 20, Burst: 20}})
 
 	l.Observe("UpdateCase", true)
-	g.Expect(l.Rate("UpdateCase")).To(Equal(10.0), "a throttle halves the rate")
+	g.Expect(l.Rate("UpdateCase")).To(Equal(18.0), "a first throttle at the ceiling is a gentle step")
 	l.Observe("UpdateCase", true)
-	g.Expect(l.Rate("UpdateCase")).To(Equal(10.0), "throttles of calls already in flight do not halve it again")
+	g.Expect(l.Rate("UpdateCase")).To(Equal(18.0), "throttles of calls already in flight change nothing")
+	// Back at the ceiling, another throttle soon after is not jitter.
+	for range 3 {
+		l.Observe("UpdateCase", false)
+	}
+	g.Expect(l.Rate("UpdateCase")).To(Equal(20.0))
+	clock.advance(time.Second)
+	l.Observe("UpdateCase", true)
+	g.Expect(l.Rate("UpdateCase")).To(Equal(10.0), "a second throttle halves the rate")
 	clock.advance(time.Second)
 	l.Observe("UpdateCase", true)
 	g.Expect(l.Rate("UpdateCase")).To(Equal(5.0))
+	clock.advance(time.Second)
+	l.Observe("UpdateCase", true)
+	g.Expect(l.Rate("UpdateCase")).To(Equal(2.5))
+	clock.advance(time.Second)
+	l.Observe("UpdateCase", true)
+	g.Expect(l.Rate("UpdateCase")).To(Equal(1.25))
 
-	// Any answer but a throttle raises it quickly to 90% of the rate that
-	// was throttled last (10), and no further while throttles are recent.
+	// Any answer but a throttle raises it quickly to 90% of the lowest rate
+	// that was throttled (2.5), and no further while throttles are recent.
 	for range 20 {
 		clock.advance(100 * time.Millisecond)
 		l.Observe("UpdateCase", false)
 	}
-	g.Expect(l.Rate("UpdateCase")).To(BeNumerically("~", 9.0, 1e-9))
+	g.Expect(l.Rate("UpdateCase")).To(BeNumerically("~", 2.25, 1e-9))
 
 	// After a quiet spell it probes upward, back to the ceiling.
 	clock.advance(probeAfter)
@@ -74,15 +96,17 @@ func TestObserveAdaptsTheRate(t *testing.T) {
 
 func TestErrorsCountAsRecovery(t *testing.T) {
 	g := NewWithT(t)
-	l, _ := newTestLimiter(map[string]Limit{"UpdateCase": {RPS: 2, Burst: 2}})
+	l, clock := newTestLimiter(map[string]Limit{"UpdateCase": {RPS: 2, Burst: 2}})
 	l.Observe("UpdateCase", true)
-	g.Expect(l.Rate("UpdateCase")).To(Equal(1.0))
+	clock.advance(time.Second)
+	l.Observe("UpdateCase", true)
+	g.Expect(l.Rate("UpdateCase")).To(Equal(0.9))
 	// Failed answers that are not throttles (validation errors, not found)
 	// raise the rate like successes do.
 	for range 10 {
 		l.Observe("UpdateCase", false)
 	}
-	g.Expect(l.Rate("UpdateCase")).To(BeNumerically("~", 1.8, 1e-9))
+	g.Expect(l.Rate("UpdateCase")).To(BeNumerically("~", 1.62, 1e-9))
 }
 
 func TestUnlimitedNeverWaits(t *testing.T) {
