@@ -1,14 +1,12 @@
 package controllers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,18 +102,7 @@ func TestMain(m *testing.M) {
 func runSuite(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
 	// The AWS default chain reads only what the tests set.
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":           testAccessKey,
-		"AWS_SECRET_ACCESS_KEY":       testSecretKey,
-		"AWS_REGION":                  testRegion,
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_CONFIG_FILE":             os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	} {
-		os.Setenv(k, v)
-	}
-	os.Unsetenv("AWS_ENDPOINT_URL_CONNECTCASES")
-	os.Unsetenv("AWS_PROFILE")
+	testenv.IsolateAWS(testAccessKey, testSecretKey, testRegion)
 
 	utilMust(clientgoscheme.AddToScheme(scheme))
 	utilMust(casesv1alpha1.AddToScheme(scheme))
@@ -159,23 +146,8 @@ type harnessOptions struct {
 	logs *syncBuffer
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects a manager's logs.
+type syncBuffer = testenv.SyncBuffer
 
 var runCounter atomic.Int64
 

@@ -125,7 +125,7 @@ func TestLeaderElectionTakeover(t *testing.T) {
 	killed := time.Now()
 	one.Kill()
 	create(leaderBatch)
-	g.Eventually(holder).WithTimeout(takeoverGoal).WithPolling(100 * time.Millisecond).
+	g.Eventually(holder).WithTimeout(takeoverGoal).WithPolling(100*time.Millisecond).
 		Should(And(Not(BeEmpty()), Not(Equal(leaderOne))), "the standby did not take the lease")
 	takeover := time.Since(killed)
 	g.Expect(tracker.WaitReady(ctx, 2*leaderBatch, two.Done())).To(Succeed())

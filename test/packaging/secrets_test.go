@@ -1,11 +1,9 @@
 package packaging
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,25 +17,11 @@ import (
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 	"github.com/connectcases-operator/connectcases-operator/internal/cases"
 	"github.com/connectcases-operator/connectcases-operator/internal/emulator"
+	"github.com/connectcases-operator/connectcases-operator/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects the manager's logs.
+type syncBuffer = testenv.SyncBuffer
 
 // TestSecretKeyIsNeverLogged reconciles with static credentials, JSON logs
 // at the highest verbosity and the SDK's request, response (bodies

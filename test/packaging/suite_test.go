@@ -56,18 +56,7 @@ func TestMain(m *testing.M) {
 func runSuite(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
 	// The AWS default chain reads only what the tests set.
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":           testAccessKey,
-		"AWS_SECRET_ACCESS_KEY":       testSecretKey,
-		"AWS_REGION":                  testRegion,
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_CONFIG_FILE":             os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	} {
-		os.Setenv(k, v)
-	}
-	os.Unsetenv("AWS_ENDPOINT_URL_CONNECTCASES")
-	os.Unsetenv("AWS_PROFILE")
+	testenv.IsolateAWS(testAccessKey, testSecretKey, testRegion)
 
 	must(clientgoscheme.AddToScheme(scheme))
 	must(casesv1alpha1.AddToScheme(scheme))
