@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -26,6 +27,13 @@ import (
 )
 
 func main() {
+	// The manager's heap is mostly its informer cache, which lives as long as
+	// the process: collecting at 40% heap growth instead of Go's default 100%
+	// keeps the peak near the cache's size, for a little more GC work. GOGC
+	// (and GOMEMLIMIT) in the environment still decide when set.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(40)
+	}
 	if err := run(ctrl.SetupSignalHandler(), os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
