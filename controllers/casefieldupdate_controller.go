@@ -137,17 +137,17 @@ func (r *CaseFieldUpdateReconciler) sync(ctx context.Context, obj *casesv1alpha1
 
 	requested := obj.Annotations[casesv1alpha1.ReconcileRequestedAtAnnotation]
 	requestPending := requested != "" && requested != obj.Status.LastHandledReconcileAt
+	var drifted []string
 	if isSettled(obj) && !requestPending && !r.referencesChanged(ctx, obj) {
 		restoreAfterPause(obj)
 		if obj.Spec.SyncPolicy != casesv1alpha1.SyncPolicyEnforce || readyReason(obj) != casesv1alpha1.AppliedReason {
 			return ctrl.Result{}, nil, nil
 		}
-		drifted, res, done := r.checkDrift(ctx, obj, now)
-		if done {
+		var res ctrl.Result
+		var done bool
+		if drifted, res, done = r.checkDrift(ctx, obj, now); done {
 			return res, nil, nil
 		}
-		r.record(obj, corev1.EventTypeWarning, casesv1alpha1.DriftDetectedReason, driftMessage(obj, drifted))
-		driftDetected.WithLabelValues(obj.Namespace).Inc()
 	}
 
 	res, problem, err := r.resolve(ctx, obj)
@@ -164,6 +164,12 @@ func (r *CaseFieldUpdateReconciler) sync(ctx context.Context, obj *casesv1alpha1
 	if wait, ok := r.waitForSlot(ctx, "UpdateCase", key); !ok {
 		// Waiting for a slot changes nothing in the status: no write.
 		return ctrl.Result{RequeueAfter: wait}, nil, nil
+	}
+	if len(drifted) > 0 {
+		// Reported once the repair is about to be sent, so that a wait for a
+		// limiter slot does not report the same drift twice.
+		r.record(obj, corev1.EventTypeWarning, casesv1alpha1.DriftDetectedReason, driftMessage(obj, drifted))
+		driftDetected.WithLabelValues(obj.Namespace).Inc()
 	}
 	obj.Status.Fields = res.fields
 	outcome, called := r.apply(ctx, obj, res.spec)

@@ -102,11 +102,14 @@ func (r *CaseFieldUpdateReconciler) checkDrift(ctx context.Context, obj *casesv1
 		ctrl.LoggerFrom(ctx).Info("GetCase failed: drift check postponed", "reason", o.Reason, "requestId", o.RequestID, "error", o.Message)
 		return nil, ctrl.Result{RequeueAfter: r.requeueAfter(o, 1)}, true
 	}
-	obj.Status.LastCheckedTime = &now
 	drifted = driftedFields(obj.Spec, actual)
 	if len(drifted) == 0 {
+		obj.Status.LastCheckedTime = &now
 		return nil, ctrl.Result{RequeueAfter: jitter(resyncInterval(obj))}, true
 	}
+	// The check time moves only once the repair is applied: if the repair
+	// has to wait for a limiter slot, the next reconcile checks again
+	// instead of taking the drift for repaired.
 	return drifted, ctrl.Result{}, false
 }
 
