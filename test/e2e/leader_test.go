@@ -45,14 +45,10 @@ func TestLeaderElectionTakeover(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	dir := t.TempDir()
 
-	managerBin, emulatorBin, err := localenv.Build(ctx, root, dir)
+	tb, err := localenv.StartTestbed(ctx, root, dir, leaderNamespace)
+	t.Cleanup(tb.Stop)
 	g.Expect(err).NotTo(HaveOccurred())
-	cp, err := localenv.StartControlPlane(dir)
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() { _ = cp.Stop() })
-	c, err := localenv.NewClient(cp.Config)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(localenv.EnsureNamespace(ctx, c, leaderNamespace)).To(Succeed())
+	managerBin, emulatorBin, cp, c := tb.ManagerBin, tb.EmulatorBin, tb.ControlPlane, tb.Client
 
 	secrets := map[string]string{leaderKeyOne: "leader-one-secret-access-key", leaderKeyTwo: "leader-two-secret-access-key"}
 	var principals []emulator.Principal

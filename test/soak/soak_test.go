@@ -68,14 +68,10 @@ func TestSoak(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	dir := t.TempDir()
 
-	managerBin, emulatorBin, err := localenv.Build(ctx, root, dir)
+	tb, err := localenv.StartTestbed(ctx, root, dir, namespace)
+	t.Cleanup(tb.Stop)
 	g.Expect(err).NotTo(HaveOccurred())
-	cp, err := localenv.StartControlPlane(dir)
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() { _ = cp.Stop() })
-	c, err := localenv.NewClient(cp.Config)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(localenv.EnsureNamespace(ctx, c, namespace)).To(Succeed())
+	managerBin, emulatorBin, cp, c := tb.ManagerBin, tb.EmulatorBin, tb.ControlPlane, tb.Client
 
 	seed := filepath.Join(dir, "seed.yaml")
 	g.Expect(localenv.WriteSeed(seed, localenv.WorkloadSeed(domainID, n))).To(Succeed())
