@@ -325,5 +325,5 @@ type CaseFieldUpdateList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&CaseFieldUpdate{}, &CaseFieldUpdateList{})
+	SchemeBuilder.Register(knownTypes(&CaseFieldUpdate{}, &CaseFieldUpdateList{}))
 }
