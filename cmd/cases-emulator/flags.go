@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -56,11 +57,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	updateBurst := fs.Int("update-burst", 0, "UpdateCase quota burst (default 2)")
 	var quotas, rates, counts, latencies listFlag
 	fs.Var(&quotas, "quota", "OP=RPS:BURST quota of an operation (repeatable; RPS 0 disables it)")
-	fs.Var(&rates, "fault-rate", "OP=KIND:RATE inject KIND (InternalServerException, ThrottlingException, ConnectionReset) "+
+	fs.Var(&rates, "fault-rate", "OP=KIND:RATE inject KIND ("+strings.Join(failingKinds(), ", ")+") "+
 		"into a fraction RATE of OP calls; OP may be * (repeatable)")
 	fs.Var(&counts, "fault-count", "OP=KIND:N inject KIND into the next N OP calls (repeatable)")
 	fs.Var(&latencies, "latency", "OP=MIN-MAX or OP=DURATION delay added to every OP call, e.g. UpdateCase=50ms-200ms (repeatable)")
-	retryAfter := fs.Int("retry-after", 0, "Retry-After seconds sent with injected InternalServerException")
+	retryAfter := fs.Int("retry-after", 0, "Retry-After seconds sent with injected error answers (every KIND but ConnectionReset)")
 	fs.Int64Var(&cfg.randomSeed, "random-seed", 1, "seed of the random streams of rate faults and latency ranges")
 	fs.IntVar(&cfg.pageSize, "get-case-page-size", 0, "field values per GetCase page (default 100)")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "log every request")
@@ -73,6 +74,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if (cfg.accessKeyID == "") != (cfg.secretAccessKey == "") {
 		return nil, errors.New("--access-key-id and --secret-access-key go together")
+	}
+	if err := errors.Join(
+		checkFloat("update-rps", *updateRPS, 0),
+		checkInt("update-burst", *updateBurst, 0),
+		checkInt("retry-after", *retryAfter, 0),
+		checkInt("get-case-page-size", cfg.pageSize, 0),
+	); err != nil {
+		return nil, err
+	}
+	if cfg.shutdownTimeout <= 0 {
+		return nil, fmt.Errorf("invalid --shutdown-timeout %s: must be above 0", cfg.shutdownTimeout)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -123,21 +135,58 @@ func parseQuota(v string) (string, emulator.Quota, error) {
 		return "", emulator.Quota{}, fmt.Errorf("invalid --quota %q: want OP=RPS:BURST", v)
 	}
 	r, err := strconv.ParseFloat(rps, 64)
+	if err == nil && (math.IsNaN(r) || math.IsInf(r, 0) || r < 0) {
+		err = errors.New("must be a finite number, 0 or more")
+	}
 	if err != nil {
 		return "", emulator.Quota{}, fmt.Errorf("invalid --quota %q: rps: %w", v, err)
 	}
 	b, err := strconv.Atoi(burst)
+	if err == nil && b < 0 {
+		err = errors.New("must be 0 or more")
+	}
 	if err != nil {
 		return "", emulator.Quota{}, fmt.Errorf("invalid --quota %q: burst: %w", v, err)
 	}
 	return op, emulator.Quota{RPS: r, Burst: b}, nil
 }
 
-// faultKinds maps the accepted spellings of a failing fault kind.
-var faultKinds = map[string]string{
-	"internalserverexception": emulator.FaultInternalServer,
-	"throttlingexception":     emulator.FaultThrottling,
-	"connectionreset":         emulator.FaultConnectionReset,
+// checkFloat rejects a float flag that is NaN, infinite or below least.
+func checkFloat(name string, v, least float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < least {
+		return fmt.Errorf("invalid --%s %v: must be a finite number, %g or more", name, v, least)
+	}
+	return nil
+}
+
+// checkInt rejects an integer flag below least.
+func checkInt(name string, v, least int) error {
+	if v < least {
+		return fmt.Errorf("invalid --%s %d: must be %d or more", name, v, least)
+	}
+	return nil
+}
+
+// failingKinds are the fault kinds --fault-rate and --fault-count inject:
+// every kind but Latency, which --latency sets.
+func failingKinds() []string {
+	var out []string
+	for _, k := range emulator.FaultKinds() {
+		if k != emulator.FaultLatency {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// faultKind returns the fault kind spelt kind, in any case.
+func faultKind(kind string) (string, bool) {
+	for _, k := range failingKinds() {
+		if strings.EqualFold(k, kind) {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // parseFault parses OP=KIND:RATE, or OP=KIND:N when counted.
@@ -151,12 +200,12 @@ func parseFault(v string, counted bool, retryAfter int) (emulator.Fault, error) 
 	if !ok || !ok2 || op == "" {
 		return emulator.Fault{}, fmt.Errorf("invalid %s %q: want OP=KIND:%s", name, v, map[bool]string{true: "N", false: "RATE"}[counted])
 	}
-	k, known := faultKinds[strings.ToLower(kind)]
+	k, known := faultKind(kind)
 	if !known {
-		return emulator.Fault{}, fmt.Errorf("invalid %s %q: kind must be InternalServerException, ThrottlingException or ConnectionReset", name, v)
+		return emulator.Fault{}, fmt.Errorf("invalid %s %q: kind must be one of %s", name, v, strings.Join(failingKinds(), ", "))
 	}
 	f := emulator.Fault{Operation: op, Kind: k}
-	if k == emulator.FaultInternalServer {
+	if k != emulator.FaultConnectionReset {
 		f.RetryAfterSeconds = retryAfter
 	}
 	var err error
@@ -190,6 +239,9 @@ func parseLatency(v string) (emulator.Fault, error) {
 	if isRange {
 		if maxLatency, err = time.ParseDuration(hi); err != nil {
 			return emulator.Fault{}, fmt.Errorf("invalid --latency %q: %w", v, err)
+		}
+		if maxLatency < minLatency {
+			return emulator.Fault{}, fmt.Errorf("invalid --latency %q: the maximum is below the minimum", v)
 		}
 	}
 	f := emulator.Fault{Operation: op, Kind: emulator.FaultLatency, Rate: 1, MinLatency: minLatency, MaxLatency: maxLatency}

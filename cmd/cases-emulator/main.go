@@ -59,10 +59,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = ln.Close()
 		return fmt.Errorf("failed to announce the address: %w", err)
 	}
+	conns := newConnTracker()
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         conns.track,
 	}
 	log.Info("Serving Connect Cases emulator", "address", ln.Addr().String(), "region", cfg.region,
 		"domains", len(srv.State().Domains), "faults", len(opts.Faults))
@@ -76,6 +78,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("Shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
+	// Shutdown waits up to 5s for connections that never sent a request;
+	// they have nothing to finish, so they are closed first.
+	conns.closeUnused()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("failed to shut down: %w", err)
 	}

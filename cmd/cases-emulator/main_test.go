@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -160,7 +163,7 @@ func TestParseFlags(t *testing.T) {
 	g.Expect(cfg.faults).To(Equal([]emulator.Fault{
 		{Operation: "UpdateCase", Kind: emulator.FaultInternalServer, Rate: 0.25, RetryAfterSeconds: 3},
 		{Operation: "*", Kind: emulator.FaultConnectionReset, Rate: 0.1},
-		{Operation: "GetCase", Kind: emulator.FaultThrottling, Count: 4},
+		{Operation: "GetCase", Kind: emulator.FaultThrottling, Count: 4, RetryAfterSeconds: 3},
 		{Operation: "UpdateCase", Kind: emulator.FaultLatency, Rate: 1, MinLatency: 50 * time.Millisecond, MaxLatency: 200 * time.Millisecond},
 		{Operation: "GetCase", Kind: emulator.FaultLatency, Rate: 1, MinLatency: 10 * time.Millisecond, MaxLatency: 10 * time.Millisecond},
 	}))
@@ -184,4 +187,99 @@ func TestParseFlags(t *testing.T) {
 			NewWithT(t).Expect(err).To(HaveOccurred())
 		})
 	}
+}
+
+func TestParseFlagsRejectsNumbersOutOfRange(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		want string
+	}{
+		"update-rps NaN":            {[]string{"--update-rps", "NaN"}, "--update-rps"},
+		"update-rps infinite":       {[]string{"--update-rps", "+Inf"}, "--update-rps"},
+		"update-rps negative":       {[]string{"--update-rps", "-1"}, "--update-rps"},
+		"update-burst negative":     {[]string{"--update-burst", "-2"}, "--update-burst"},
+		"quota rps NaN":             {[]string{"--quota", "GetCase=NaN:1"}, "--quota"},
+		"quota rps infinite":        {[]string{"--quota", "GetCase=Inf:1"}, "--quota"},
+		"quota rps negative":        {[]string{"--quota", "GetCase=-3:1"}, "--quota"},
+		"quota burst negative":      {[]string{"--quota", "GetCase=3:-1"}, "--quota"},
+		"fault rate NaN":            {[]string{"--fault-rate", "UpdateCase=ThrottlingException:NaN"}, "--fault-rate"},
+		"fault rate infinite":       {[]string{"--fault-rate", "UpdateCase=ThrottlingException:Inf"}, "--fault-rate"},
+		"fault rate negative":       {[]string{"--fault-rate", "UpdateCase=ThrottlingException:-0.5"}, "--fault-rate"},
+		"fault count negative":      {[]string{"--fault-count", "UpdateCase=ThrottlingException:-1"}, "--fault-count"},
+		"retry-after negative":      {[]string{"--retry-after", "-1"}, "--retry-after"},
+		"page size negative":        {[]string{"--get-case-page-size", "-5"}, "--get-case-page-size"},
+		"shutdown timeout zero":     {[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
+		"shutdown timeout negative": {[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout"},
+		"latency below zero":        {[]string{"--latency", "UpdateCase=0s--5ms"}, "--latency"},
+		"latency range reversed":    {[]string{"--latency", "UpdateCase=200ms-50ms"}, "--latency"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := parseFlags(tc.args, io.Discard)
+			NewWithT(t).Expect(err).To(MatchError(ContainSubstring(tc.want)))
+		})
+	}
+}
+
+func TestParseFlagsTakesEveryFaultKind(t *testing.T) {
+	g := NewWithT(t)
+	cfg, err := parseFlags([]string{"--retry-after", "2",
+		"--fault-count", "UpdateCase=ServiceUnavailable:1", "--fault-count", "UpdateCase=badgateway:1",
+		"--fault-count", "UpdateCase=GatewayTimeout:1", "--fault-count", "UpdateCase=TooManyRequests:1",
+		"--fault-count", "UpdateCase=ExpiredToken:1", "--fault-count", "UpdateCase=ConnectionReset:1"}, io.Discard)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(cfg.faults).To(Equal([]emulator.Fault{
+		{Operation: "UpdateCase", Kind: emulator.FaultServiceUnavailable, Count: 1, RetryAfterSeconds: 2},
+		{Operation: "UpdateCase", Kind: emulator.FaultBadGateway, Count: 1, RetryAfterSeconds: 2},
+		{Operation: "UpdateCase", Kind: emulator.FaultGatewayTimeout, Count: 1, RetryAfterSeconds: 2},
+		{Operation: "UpdateCase", Kind: emulator.FaultTooManyRequests, Count: 1, RetryAfterSeconds: 2},
+		{Operation: "UpdateCase", Kind: emulator.FaultExpiredToken, Count: 1, RetryAfterSeconds: 2},
+		{Operation: "UpdateCase", Kind: emulator.FaultConnectionReset, Count: 1},
+	}))
+}
+
+// calls reads the emulator's call log over its admin API.
+func calls(g Gomega, url string) emulator.CallStats {
+	resp, err := http.Get(url + "/_emulator/calls")
+	g.Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	var st emulator.CallStats
+	g.Expect(json.NewDecoder(resp.Body).Decode(&st)).To(Succeed())
+	return st
+}
+
+func TestRunStopsWithinASecondOfTheSignal(t *testing.T) {
+	g := NewWithT(t)
+	url, _, stop := start(t, "--listen", "127.0.0.1:0", "--access-key-id", "AKIDCLI", "--secret-access-key", "cli-secret")
+	unused, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	g.Expect(err).NotTo(HaveOccurred())
+	defer unused.Close()
+	// The server accepts connections in the order they were opened: once a
+	// later one is answered, the unused one has been accepted too.
+	probe := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := probe.Get(url + "/_emulator/healthz")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(resp.Body.Close()).To(Succeed())
+
+	begin := time.Now()
+	g.Expect(stop()).To(Succeed())
+	g.Expect(time.Since(begin)).To(BeNumerically("<", time.Second), "an unused connection does not hold the shutdown")
+}
+
+func TestRunFinishesRequestsInFlightOnShutdown(t *testing.T) {
+	g := NewWithT(t)
+	url, stderr, stop := start(t, "--listen", "127.0.0.1:0", "--access-key-id", "AKIDCLI", "--secret-access-key", "cli-secret",
+		"--seed", "../../config/emulator/demo-seed.yaml", "--latency", "GetDomain=1500ms")
+	answered := make(chan error, 1)
+	go func() {
+		_, err := client(url, "AKIDCLI", "cli-secret").GetDomain(context.Background(), &connectcases.GetDomainInput{DomainId: aws.String("demo-domain")})
+		answered <- err
+	}()
+	g.Eventually(func(g Gomega) int { return calls(g, url).InFlight }, 30*time.Second, 10*time.Millisecond).Should(Equal(1))
+
+	g.Expect(stop()).To(Succeed())
+	var err error
+	g.Eventually(answered, 30*time.Second).Should(Receive(&err))
+	g.Expect(err).NotTo(HaveOccurred(), "the request in flight is answered before the emulator stops")
+	g.Expect(stderr.String()).To(ContainSubstring("Stopped"))
 }

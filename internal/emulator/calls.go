@@ -13,11 +13,14 @@ const recentCalls = 1000
 type CallRecord struct {
 	// Time is when the request arrived, by the emulator's clock.
 	Time time.Time `json:"time"`
-	// RequestID is the x-amzn-RequestId the response carried.
+	// RequestID is the x-amzn-RequestId the response carried, "" when it
+	// carried none.
 	RequestID string `json:"requestId"`
 	// Operation is the operation name, or "Unknown".
 	Operation string `json:"operation"`
-	// Outcome is "OK" or the error code, or "ConnectionReset".
+	// Outcome is "OK", the error code, or the fault kind of an injected
+	// answer without a code ("ConnectionReset", "BadGateway",
+	// "GatewayTimeout").
 	Outcome string `json:"outcome"`
 	// Status is the HTTP status sent, zero when none was.
 	Status int `json:"status"`
@@ -41,6 +44,9 @@ type CallStats struct {
 	Counts map[string]map[string]int `json:"counts"`
 	// Recent lists the last calls, oldest first.
 	Recent []CallRecord `json:"recent"`
+	// InFlight is the number of AWS requests being served now: received,
+	// not yet answered (or reset), so not yet in Counts.
+	InFlight int `json:"inFlight"`
 }
 
 // callLog counts every call and keeps the most recent ones in a ring.
@@ -49,6 +55,22 @@ type callLog struct {
 	counts map[string]map[string]int
 	ring   []CallRecord
 	next   int
+	// inFlight counts the requests begun and not yet ended.
+	inFlight int
+}
+
+// begin counts a request that starts being served.
+func (l *callLog) begin() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inFlight++
+}
+
+// end counts a request that was answered, recorded or not.
+func (l *callLog) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inFlight--
 }
 
 // newCallLog returns an empty log.
@@ -97,7 +119,7 @@ func (l *callLog) count(operation, outcome string) int {
 func (l *callLog) stats() CallStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := CallStats{Counts: make(map[string]map[string]int, len(l.counts)), Recent: make([]CallRecord, 0, len(l.ring))}
+	st := CallStats{Counts: make(map[string]map[string]int, len(l.counts)), Recent: make([]CallRecord, 0, len(l.ring)), InFlight: l.inFlight}
 	for op, byOutcome := range l.counts {
 		c := make(map[string]int, len(byOutcome))
 		for k, v := range byOutcome {
@@ -110,7 +132,7 @@ func (l *callLog) stats() CallStats {
 	return st
 }
 
-// clear forgets every call.
+// clear forgets every finished call; requests in flight stay counted.
 func (l *callLog) clear() {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -24,6 +24,14 @@ const (
 	CodeMissingAuthentication = "MissingAuthenticationTokenException"
 	CodeIncompleteSignature   = "IncompleteSignatureException"
 	CodeUnknownOperation      = "UnknownOperationException"
+	CodeExpiredToken          = "ExpiredTokenException"
+)
+
+// Codes of injected answers that neither the model nor the SDK's lists hold:
+// a client can classify them only by their HTTP status.
+const (
+	CodeServiceUnavailable = "ServiceUnavailableException"
+	CodeTooManyRequests    = "TooManyRequests"
 )
 
 // OutcomeOK is the outcome recorded for a call that succeeded.

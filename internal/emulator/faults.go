@@ -8,17 +8,54 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Fault kinds.
+// Fault kinds. The first ones answer with an error of the Connect Cases
+// model; the others answer as the AWS front end or a proxy on the way does,
+// with what the model does not list: the client must tell them apart by
+// their HTTP status.
 const (
-	FaultInternalServer  = "InternalServerException"
-	FaultThrottling      = "ThrottlingException"
+	// FaultInternalServer answers 500 InternalServerException.
+	FaultInternalServer = "InternalServerException"
+	// FaultThrottling answers 429 ThrottlingException.
+	FaultThrottling = "ThrottlingException"
+	// FaultConnectionReset closes the connection without an answer.
 	FaultConnectionReset = "ConnectionReset"
-	FaultLatency         = "Latency"
+	// FaultLatency delays the call.
+	FaultLatency = "Latency"
+	// FaultServiceUnavailable answers 503 with the code
+	// ServiceUnavailableException, which the model does not list.
+	FaultServiceUnavailable = "ServiceUnavailable"
+	// FaultBadGateway answers 502 with an HTML page, no error code and no
+	// request id, as a load balancer does.
+	FaultBadGateway = "BadGateway"
+	// FaultGatewayTimeout answers 504 with an empty body, no error code and
+	// no request id, as a load balancer does.
+	FaultGatewayTimeout = "GatewayTimeout"
+	// FaultTooManyRequests answers 429 with the code TooManyRequests, which
+	// neither the model nor the SDK's list of throttling codes holds.
+	FaultTooManyRequests = "TooManyRequests"
+	// FaultExpiredToken answers 403 ExpiredTokenException, the answer of AWS
+	// to a request signed with expired temporary credentials.
+	FaultExpiredToken = "ExpiredToken"
 )
+
+// FaultKinds returns the fault kinds, in the order the documentation lists
+// them.
+func FaultKinds() []string {
+	return []string{FaultInternalServer, FaultThrottling, FaultConnectionReset, FaultLatency, FaultServiceUnavailable,
+		FaultBadGateway, FaultGatewayTimeout, FaultTooManyRequests, FaultExpiredToken}
+}
+
+// answersWithStatus reports whether a fault kind answers with an HTTP error
+// status, which may carry a Retry-After header.
+func answersWithStatus(kind string) bool {
+	return kind != FaultConnectionReset && kind != FaultLatency
+}
 
 // Fault makes matching calls fail or slow down. A fault fires for the next
 // Count matching calls when Count is set, otherwise with probability Rate.
@@ -29,14 +66,18 @@ const (
 type Fault struct {
 	// Operation is the operation name, such as "UpdateCase", or "*" for all.
 	Operation string
-	// Kind is InternalServerException, ThrottlingException, ConnectionReset
-	// or Latency.
+	// DomainID, when set, limits the fault to the calls of that domain (the
+	// domainId of the request's path).
+	DomainID string
+	// Kind is one of the Fault* kinds.
 	Kind string
 	// Rate is the probability, 0 to 1, that a matching call is hit.
 	Rate float64
 	// Count is how many of the next matching calls are hit.
 	Count int
-	// RetryAfterSeconds, for InternalServerException, is sent as Retry-After.
+	// RetryAfterSeconds is sent as the Retry-After header by the kinds that
+	// answer with an error status (the InternalServerException's
+	// retryAfterSeconds); not with ConnectionReset or Latency.
 	RetryAfterSeconds int
 	// MinLatency and MaxLatency bound the delay of a Latency fault; the delay
 	// is drawn uniformly between them. MaxLatency below MinLatency means a
@@ -47,6 +88,7 @@ type Fault struct {
 // faultJSON is the JSON form of Fault, with durations as Go duration strings.
 type faultJSON struct {
 	Operation         string  `json:"operation"`
+	DomainID          string  `json:"domainId,omitempty"`
 	Kind              string  `json:"kind"`
 	Rate              float64 `json:"rate,omitempty"`
 	Count             int     `json:"count,omitempty"`
@@ -57,7 +99,7 @@ type faultJSON struct {
 
 // MarshalJSON encodes the fault with durations such as "50ms".
 func (f Fault) MarshalJSON() ([]byte, error) {
-	j := faultJSON{Operation: f.Operation, Kind: f.Kind, Rate: f.Rate, Count: f.Count, RetryAfterSeconds: f.RetryAfterSeconds}
+	j := faultJSON{Operation: f.Operation, DomainID: f.DomainID, Kind: f.Kind, Rate: f.Rate, Count: f.Count, RetryAfterSeconds: f.RetryAfterSeconds}
 	if f.MinLatency != 0 {
 		j.MinLatency = f.MinLatency.String()
 	}
@@ -73,7 +115,7 @@ func (f *Fault) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return err
 	}
-	out := Fault{Operation: j.Operation, Kind: j.Kind, Rate: j.Rate, Count: j.Count, RetryAfterSeconds: j.RetryAfterSeconds}
+	out := Fault{Operation: j.Operation, DomainID: j.DomainID, Kind: j.Kind, Rate: j.Rate, Count: j.Count, RetryAfterSeconds: j.RetryAfterSeconds}
 	for _, d := range []struct {
 		src string
 		dst *time.Duration
@@ -98,14 +140,14 @@ func (f Fault) Validate() error {
 			return fmt.Errorf("operation %q is not served by the emulator (use an operation name or \"*\")", f.Operation)
 		}
 	}
-	switch f.Kind {
-	case FaultInternalServer, FaultThrottling, FaultConnectionReset:
-	case FaultLatency:
-		if f.MinLatency <= 0 && f.MaxLatency <= 0 {
-			return errors.New("a Latency fault needs minLatency or maxLatency")
-		}
-	default:
-		return fmt.Errorf("kind %q is not one of %s, %s, %s, %s", f.Kind, FaultInternalServer, FaultThrottling, FaultConnectionReset, FaultLatency)
+	if !slices.Contains(FaultKinds(), f.Kind) {
+		return fmt.Errorf("kind %q is not one of %s", f.Kind, strings.Join(FaultKinds(), ", "))
+	}
+	if f.Kind == FaultLatency && f.MinLatency <= 0 && f.MaxLatency <= 0 {
+		return errors.New("a Latency fault needs minLatency or maxLatency")
+	}
+	if f.RetryAfterSeconds != 0 && !answersWithStatus(f.Kind) {
+		return fmt.Errorf("retryAfterSeconds needs a kind that answers, not %s", f.Kind)
 	}
 	if math.IsNaN(f.Rate) || f.Rate < 0 || f.Rate > 1 {
 		return fmt.Errorf("rate must be between 0 and 1, got %v", f.Rate)
@@ -181,14 +223,14 @@ func (fs *faultSet) list() []Fault {
 	return out
 }
 
-// decide returns the delay to add to a call of op and the failing fault to
-// inject, if any.
-func (fs *faultSet) decide(op string) (time.Duration, *Fault) {
+// decide returns the delay to add to a call of op on domainID ("" when the
+// call names no domain) and the failing fault to inject, if any.
+func (fs *faultSet) decide(op, domainID string) (time.Duration, *Fault) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var delay time.Duration
 	for _, a := range fs.active {
-		if a.Operation != "*" && a.Operation != op {
+		if a.Operation != "*" && a.Operation != op || a.DomainID != "" && a.DomainID != domainID {
 			continue
 		}
 		if !a.fires() {
@@ -227,7 +269,7 @@ func (a *activeFault) latency() time.Duration {
 // injectFaults applies the faults for the call and reports whether one ended
 // it; the response, if any, is written and the call recorded.
 func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request, rec *CallRecord) bool {
-	delay, f := s.faults.decide(rec.Operation)
+	delay, f := s.faults.decide(rec.Operation, rec.DomainID)
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
@@ -246,11 +288,15 @@ func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request, rec *CallR
 	case FaultInternalServer:
 		s.finish(w, rec, internalError("Injected fault: internal server error", f.RetryAfterSeconds), nil)
 	case FaultThrottling:
-		s.finish(w, rec, throttled("Injected fault: rate exceeded"), nil)
+		aerr := throttled("Injected fault: rate exceeded")
+		aerr.retryAfterSeconds = f.RetryAfterSeconds
+		s.finish(w, rec, aerr, nil)
 	case FaultConnectionReset:
 		rec.Outcome, rec.Message = OutcomeConnectionReset, "injected fault: connection reset"
 		s.record(rec)
 		resetConnection(w)
+	default:
+		s.writeForeignFault(w, rec, f)
 	}
 	return true
 }

@@ -3,12 +3,16 @@ package emulator
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases/types"
+	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	. "github.com/onsi/gomega"
 )
@@ -26,10 +30,30 @@ func unlimited(o *Options) {
 	o.Quotas = map[string]Quota{"UpdateCase": {}, "GetCase": {}, "GetDomain": {}}
 }
 
+// httpStatus returns the HTTP status of an SDK error, 0 without an answer.
+func httpStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// answer returns the status, request id and Retry-After header of the answer
+// an SDK error carries.
+func answer(err error) (status int, requestID, retryAfter string) {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		return 0, "", ""
+	}
+	return re.HTTPStatusCode(), re.ServiceRequestID(), re.Response.Header.Get("Retry-After")
+}
+
 func TestCountedFaults(t *testing.T) {
 	tests := map[string]struct {
-		fault Fault
-		check func(g *WithT, err error)
+		fault   Fault
+		outcome string
+		check   func(g *WithT, err error)
 	}{
 		"internal server error with Retry-After": {
 			fault: Fault{Operation: "UpdateCase", Kind: FaultInternalServer, Count: 2, RetryAfterSeconds: 7},
@@ -54,12 +78,75 @@ func TestCountedFaults(t *testing.T) {
 				g.Expect(errors.As(err, &te)).To(BeTrue(), "error %v", err)
 			},
 		},
+		"throttling with Retry-After": {
+			fault: Fault{Operation: "UpdateCase", Kind: FaultThrottling, Count: 2, RetryAfterSeconds: 3},
+			check: func(g *WithT, err error) {
+				var te *types.ThrottlingException
+				g.Expect(errors.As(err, &te)).To(BeTrue(), "error %v", err)
+				_, _, retryAfter := answer(err)
+				g.Expect(retryAfter).To(Equal("3"))
+			},
+		},
 		"connection reset": {
-			fault: Fault{Operation: "UpdateCase", Kind: FaultConnectionReset, Count: 2},
+			fault:   Fault{Operation: "UpdateCase", Kind: FaultConnectionReset, Count: 2},
+			outcome: OutcomeConnectionReset,
 			check: func(g *WithT, err error) {
 				var send *smithyhttp.RequestSendError
 				g.Expect(errors.As(err, &send)).To(BeTrue(), "a transport error, got %v", err)
 				g.Expect(apiCode(err)).To(BeEmpty())
+				g.Expect(httpStatus(err)).To(BeZero())
+			},
+		},
+		"503 with a code the model does not list": {
+			fault:   Fault{Operation: "UpdateCase", Kind: FaultServiceUnavailable, Count: 2, RetryAfterSeconds: 2},
+			outcome: CodeServiceUnavailable,
+			check: func(g *WithT, err error) {
+				var generic *smithy.GenericAPIError
+				g.Expect(errors.As(err, &generic)).To(BeTrue(), "an unmodelled error, got %T %v", err, err)
+				g.Expect(generic.ErrorCode()).To(Equal(CodeServiceUnavailable))
+				status, requestID, retryAfter := answer(err)
+				g.Expect(status).To(Equal(503))
+				g.Expect(requestID).NotTo(BeEmpty())
+				g.Expect(retryAfter).To(Equal("2"))
+			},
+		},
+		"502 with an HTML page": {
+			fault:   Fault{Operation: "UpdateCase", Kind: FaultBadGateway, Count: 2},
+			outcome: FaultBadGateway,
+			check: func(g *WithT, err error) {
+				var de *smithy.DeserializationError
+				g.Expect(errors.As(err, &de)).To(BeTrue(), "the SDK cannot read an HTML body, got %T %v", err, err)
+				g.Expect(string(de.Snapshot)).To(ContainSubstring("<title>502 Bad Gateway</title>"))
+				status, requestID, _ := answer(err)
+				g.Expect(status).To(Equal(502))
+				g.Expect(requestID).To(BeEmpty(), "a proxy's answer has no AWS request id")
+			},
+		},
+		"504 with an empty body": {
+			fault:   Fault{Operation: "UpdateCase", Kind: FaultGatewayTimeout, Count: 2},
+			outcome: FaultGatewayTimeout,
+			check: func(g *WithT, err error) {
+				g.Expect(apiCode(err)).To(Equal("UnknownError"), "the SDK's code for an answer without one")
+				status, requestID, _ := answer(err)
+				g.Expect(status).To(Equal(504))
+				g.Expect(requestID).To(BeEmpty())
+			},
+		},
+		"429 with another code": {
+			fault:   Fault{Operation: "UpdateCase", Kind: FaultTooManyRequests, Count: 2},
+			outcome: CodeTooManyRequests,
+			check: func(g *WithT, err error) {
+				g.Expect(apiCode(err)).To(Equal(CodeTooManyRequests))
+				g.Expect(retry.DefaultThrottleErrorCodes).NotTo(HaveKey(CodeTooManyRequests), "only the status tells it is a throttle")
+				g.Expect(httpStatus(err)).To(Equal(429))
+			},
+		},
+		"expired token": {
+			fault:   Fault{Operation: "UpdateCase", Kind: FaultExpiredToken, Count: 2},
+			outcome: CodeExpiredToken,
+			check: func(g *WithT, err error) {
+				g.Expect(apiCode(err)).To(Equal(CodeExpiredToken))
+				g.Expect(httpStatus(err)).To(Equal(403))
 			},
 		},
 	}
@@ -67,9 +154,9 @@ func TestCountedFaults(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g := NewWithT(t)
 			e := newEnv(t, unlimited, func(o *Options) { o.Faults = []Fault{tc.fault} })
-			outcome := tc.fault.Kind
-			if outcome == FaultConnectionReset {
-				outcome = OutcomeConnectionReset
+			outcome := tc.outcome
+			if outcome == "" {
+				outcome = tc.fault.Kind
 			}
 			for i := range 2 {
 				tc.check(g, e.update(float64(10+i)))
@@ -143,7 +230,7 @@ func TestLatencyFault(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	var delays []time.Duration
 	for range 20 {
-		d, f := fs.decide("GetCase")
+		d, f := fs.decide("GetCase", "")
 		g.Expect(f).To(BeNil())
 		g.Expect(d).To(BeNumerically(">=", 10*time.Millisecond))
 		g.Expect(d).To(BeNumerically("<=", 20*time.Millisecond))
@@ -151,9 +238,26 @@ func TestLatencyFault(t *testing.T) {
 	}
 	again, _ := newFaultSet(fs.initial, 3)
 	for i := range 20 {
-		d, _ := again.decide("GetCase")
+		d, _ := again.decide("GetCase", "")
 		g.Expect(d).To(Equal(delays[i]), "latency ranges are deterministic under the seed")
 	}
+}
+
+func TestFaultOfOneDomain(t *testing.T) {
+	g := NewWithT(t)
+	e := newEnv(t, unlimited, func(o *Options) {
+		o.Faults = []Fault{{Operation: "*", DomainID: "d2", Kind: FaultServiceUnavailable, Rate: 1}}
+	})
+	_, err := e.client.GetDomain(context.Background(), &connectcases.GetDomainInput{DomainId: aws.String("d1")})
+	g.Expect(err).NotTo(HaveOccurred(), "another domain's calls pass")
+	_, err = e.client.GetDomain(context.Background(), &connectcases.GetDomainInput{DomainId: aws.String("d2")})
+	g.Expect(apiCode(err)).To(Equal(CodeServiceUnavailable))
+	_, err = e.client.ListDomains(context.Background(), &connectcases.ListDomainsInput{})
+	g.Expect(err).NotTo(HaveOccurred(), "a call without a domain is not the domain's")
+
+	var listed []Fault
+	g.Expect(e.admin(t, http.MethodGet, "/_emulator/faults", "", &listed)).To(Equal(http.StatusOK))
+	g.Expect(listed).To(Equal([]Fault{{Operation: "*", DomainID: "d2", Kind: FaultServiceUnavailable, Rate: 1}}))
 }
 
 func TestFaultValidation(t *testing.T) {
@@ -166,6 +270,7 @@ func TestFaultValidation(t *testing.T) {
 		"rate above one":        {Fault{Operation: "*", Kind: FaultThrottling, Rate: 1.5}, "rate"},
 		"neither rate or count": {Fault{Operation: "*", Kind: FaultThrottling}, "count or rate"},
 		"latency needs a delay": {Fault{Operation: "*", Kind: FaultLatency, Rate: 1}, "Latency"},
+		"retry-after on a reset": {Fault{Operation: "*", Kind: FaultConnectionReset, Count: 1, RetryAfterSeconds: 1}, "retryAfterSeconds"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

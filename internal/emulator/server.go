@@ -200,6 +200,8 @@ func (s *Server) serveUnknown(w http.ResponseWriter, r *http.Request) {
 // serveOperation runs the pipeline: authenticate, authorise, inject faults,
 // apply the quota, validate the input, then serve.
 func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, op *modelOperation, handle operationHandler) {
+	s.calls.begin()
+	defer s.calls.end()
 	c := &call{op: op, r: r, requestID: newUUID()}
 	w.Header().Set("x-amzn-RequestId", c.requestID)
 	rec := CallRecord{Time: s.now(), RequestID: c.requestID, Operation: op.name, Method: r.Method,
