@@ -265,11 +265,11 @@ func TestFaultValidation(t *testing.T) {
 		fault Fault
 		want  string
 	}{
-		"unknown operation":     {Fault{Operation: "DeleteCase", Kind: FaultThrottling, Count: 1}, "DeleteCase"},
-		"unknown kind":          {Fault{Operation: "*", Kind: "Boom", Count: 1}, "Boom"},
-		"rate above one":        {Fault{Operation: "*", Kind: FaultThrottling, Rate: 1.5}, "rate"},
-		"neither rate or count": {Fault{Operation: "*", Kind: FaultThrottling}, "count or rate"},
-		"latency needs a delay": {Fault{Operation: "*", Kind: FaultLatency, Rate: 1}, "Latency"},
+		"unknown operation":      {Fault{Operation: "DeleteCase", Kind: FaultThrottling, Count: 1}, "DeleteCase"},
+		"unknown kind":           {Fault{Operation: "*", Kind: "Boom", Count: 1}, "Boom"},
+		"rate above one":         {Fault{Operation: "*", Kind: FaultThrottling, Rate: 1.5}, "rate"},
+		"neither rate or count":  {Fault{Operation: "*", Kind: FaultThrottling}, "count or rate"},
+		"latency needs a delay":  {Fault{Operation: "*", Kind: FaultLatency, Rate: 1}, "Latency"},
 		"retry-after on a reset": {Fault{Operation: "*", Kind: FaultConnectionReset, Count: 1, RetryAfterSeconds: 1}, "retryAfterSeconds"},
 	}
 	for name, tc := range tests {
