@@ -186,9 +186,10 @@ func TestLimiterAdaptsToALoweredQuota(t *testing.T) {
 			if c.Operation != "UpdateCase" || c.Time.Before(since) {
 				continue
 			}
-			if c.Outcome == "ThrottlingException" {
+			switch c.Outcome {
+			case "ThrottlingException":
 				throttled++
-			} else if c.Outcome == "OK" {
+			case "OK":
 				ok++
 			}
 		}

@@ -21,13 +21,15 @@ import (
 type RetryPolicy int
 
 const (
-	// RetryNever: not until the spec changes (a new generation).
+	// RetryNever tries again only when the spec changes (a new generation).
 	RetryNever RetryPolicy = iota
-	// RetryStalled: after the stalled retry interval, jittered. For failures
-	// that need a change outside the cluster (IAM, a missing case).
+	// RetryStalled tries again after the stalled retry interval, jittered.
+	// For failures that need a change outside the cluster (IAM, a missing
+	// case).
 	RetryStalled
-	// RetryBackoff: after an exponential backoff with full jitter, for
-	// transient failures (throttling, server errors, network errors).
+	// RetryBackoff tries again after an exponential backoff with full
+	// jitter, for transient failures (throttling, server errors, network
+	// errors).
 	RetryBackoff
 )
 

@@ -48,8 +48,8 @@ type fieldFilter struct {
 func (f *fieldFilter) entry() (*fieldValueEntry, func(stored *FieldValue, want FieldValue) bool) {
 	order := func(ok func(int) bool) func(*FieldValue, FieldValue) bool {
 		return func(stored *FieldValue, want FieldValue) bool {
-			c, comparable := compareValues(stored, &want)
-			return comparable && ok(c)
+			c, orderable := compareValues(stored, &want)
+			return orderable && ok(c)
 		}
 	}
 	switch {

@@ -42,12 +42,12 @@ func TestInstallsAreAcceptedByTheAPIServer(t *testing.T) {
 	}
 }
 
-// dryRunApply applies obj with server-side apply in dry-run mode and strict
-// field validation: an unknown field is an error, as with
-// kubectl apply --server-side.
+// dryRunApply applies obj with server-side apply in dry-run mode. Apply
+// requests are always validated strictly: an unknown field is an error, as
+// with kubectl apply --server-side.
 func dryRunApply(obj *unstructured.Unstructured) error {
-	return k8sClient.Patch(context.Background(), obj.DeepCopy(), client.Apply, client.DryRunAll,
-		client.FieldOwner("packaging-test"), client.ForceOwnership, client.FieldValidation("Strict"))
+	return k8sClient.Apply(context.Background(), client.ApplyConfigurationFromUnstructured(obj.DeepCopy()), client.DryRunAll,
+		client.FieldOwner("packaging-test"), client.ForceOwnership)
 }
 
 // TestDryRunRejectsAnInvalidObject shows that the dry-run above validates:

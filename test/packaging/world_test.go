@@ -3,8 +3,6 @@ package packaging
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -210,15 +208,4 @@ func (w *world) waitForReason(obj *casesv1alpha1.CaseFieldUpdate, reason string)
 // field returns a spec item with a string value.
 func field(id, v string) casesv1alpha1.CaseField {
 	return casesv1alpha1.CaseField{ID: id, Value: casesv1alpha1.FieldValue{StringValue: ptr.To(v)}}
-}
-
-// get fetches a URL and returns its body.
-func get(g Gomega, url string) string {
-	resp, err := http.Get(url)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	body, err := io.ReadAll(resp.Body)
-	g.Expect(err).NotTo(HaveOccurred())
-	return string(body)
 }
