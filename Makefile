@@ -12,6 +12,8 @@ HELM_VERSION ?= v3.22.0
 # defaults to an old one.
 KUBE_VERSION ?= 1.37.2
 HELM ?= $(shell hack/tool.sh helm.sh/helm/v3/cmd/helm $(HELM_VERSION))
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(shell hack/tool.sh github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION))
 
 IMG ?= ghcr.io/connectcases-operator/connectcases-operator:latest
 GO_TEST_FLAGS ?= -race
@@ -46,6 +48,10 @@ fmt: ## Run go fmt.
 vet: ## Run go vet.
 	go vet ./...
 
+.PHONY: lint
+lint: ## Run golangci-lint (govet, staticcheck, errcheck, revive, ...; see .golangci.yml).
+	$(GOLANGCI_LINT) run ./...
+
 .PHONY: verify
 verify: manifests generate ## Regenerate, then fail when the tree differs from what is committed.
 	@hack/verify-clean.sh
@@ -55,7 +61,7 @@ controlplane: ## Build (once) the local kube-apiserver, etcd and kubectl.
 	@hack/controlplane.sh >/dev/null
 
 .PHONY: test
-test: vet ## Run every test: unit, emulator conformance, envtest and black-box.
+test: vet lint ## Run every test: unit, emulator conformance, envtest and black-box.
 	@hack/verify-clean.sh --generated
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) -count=1 ./...
 
