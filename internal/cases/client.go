@@ -12,12 +12,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/go-logr/logr"
 )
@@ -41,11 +38,13 @@ type Options struct {
 	MaxAttempts int
 
 	// MaxBackoff is the longest wait of the SDK retryer between two attempts;
-	// DefaultMaxBackoff when zero.
+	// DefaultMaxBackoff when zero. An answer that asks for a longer wait
+	// (Retry-After) is not retried within the call: it goes back to the
+	// controller, which requeues no sooner than asked.
 	MaxBackoff time.Duration
 
 	// Retryer, when set, replaces the retryer built from MaxAttempts and
-	// MaxBackoff.
+	// MaxBackoff, Retry-After handling included.
 	Retryer func() aws.Retryer
 
 	// NoThrottleRetries stops the SDK from retrying throttled attempts. With
@@ -93,55 +92,6 @@ func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	cfg.ClientLogMode = opts.ClientLogMode
 	cfg.Logger = sdkLogger{base: opts.Logger}
 	return cfg, nil
-}
-
-// standardRetryer returns the SDK's standard retryer with short waits and no
-// client-side retry quota: the retry quota would turn a run of throttles into
-// "retry quota exceeded" errors that hide the service's answer.
-func standardRetryer(opts Options) func() aws.Retryer {
-	attempts := opts.MaxAttempts
-	if attempts <= 0 {
-		attempts = DefaultMaxAttempts
-	}
-	backoff := opts.MaxBackoff
-	if backoff <= 0 {
-		backoff = DefaultMaxBackoff
-	}
-	return func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = attempts
-			o.MaxBackoff = backoff
-			o.RateLimiter = ratelimit.None
-			if opts.NoThrottleRetries {
-				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noThrottleRetry)}, o.Retryables...)
-			}
-		})
-	}
-}
-
-// SDKDefaultRetryer is the SDK's stock standard retryer (3 attempts, up to
-// 20s between them, a client-side retry quota), for comparison runs.
-func SDKDefaultRetryer() aws.Retryer { return retry.NewStandard() }
-
-// IsThrottle reports whether err is a throttling answer: one of the SDK's
-// throttling error codes, or HTTP 429.
-func IsThrottle(err error) bool {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		if _, ok := retry.DefaultThrottleErrorCodes[apiErr.ErrorCode()]; ok {
-			return true
-		}
-	}
-	return HTTPStatusFromError(err) == 429
-}
-
-// noThrottleRetry vetoes retries of throttles and leaves every other error to
-// the retryer's own rules.
-func noThrottleRetry(err error) aws.Ternary {
-	if IsThrottle(err) {
-		return aws.FalseTernary
-	}
-	return aws.UnknownTernary
 }
 
 // CheckCredentials resolves the credentials of cfg once, so that a missing

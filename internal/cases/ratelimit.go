@@ -2,6 +2,7 @@ package cases
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -216,27 +217,17 @@ func (l *Limiter) Rate(operation string) float64 {
 	return l.op(operation).current
 }
 
+// maxBurst is the largest burst the flags take.
+const maxBurst = math.MaxInt32
+
 // ParseLimits reads per-operation values such as "UpdateCase=2,GetCase=4"
-// from the --aws-rps and --aws-burst flags into limits.
+// from the --aws-rps and --aws-burst flags into limits, over DefaultLimits.
+// A rate must be a finite number above 0, a burst a whole number from 1 to
+// 2147483647; NaN and infinities are refused. Errors name the flag.
 func ParseLimits(rps, burst string) (map[string]Limit, error) {
 	out := map[string]Limit{}
 	for op, l := range DefaultLimits {
 		out[op] = l
-	}
-	set := func(spec string, apply func(op string, v float64)) error {
-		for _, item := range strings.Split(spec, ",") {
-			item = strings.TrimSpace(item)
-			if item == "" {
-				continue
-			}
-			op, val, ok := strings.Cut(item, "=")
-			v, err := strconv.ParseFloat(val, 64)
-			if !ok || op == "" || err != nil || v <= 0 {
-				return fmt.Errorf("invalid limit %q: want OPERATION=POSITIVE_NUMBER", item)
-			}
-			apply(op, v)
-		}
-		return nil
 	}
 	get := func(op string) Limit {
 		if l, ok := out[op]; ok {
@@ -244,13 +235,38 @@ func ParseLimits(rps, burst string) (map[string]Limit, error) {
 		}
 		return defaultLimit
 	}
-	if err := set(rps, func(op string, v float64) { l := get(op); l.RPS = v; out[op] = l }); err != nil {
+	err := parseLimitList("--aws-rps", rps, "a finite number above 0", func(v float64) bool {
+		return !math.IsNaN(v) && !math.IsInf(v, 0) && v > 0
+	}, func(op string, v float64) { l := get(op); l.RPS = v; out[op] = l })
+	if err != nil {
 		return nil, err
 	}
-	if err := set(burst, func(op string, v float64) { l := get(op); l.Burst = int(v); out[op] = l }); err != nil {
+	err = parseLimitList("--aws-burst", burst, "a whole number from 1 to 2147483647", func(v float64) bool {
+		return v >= 1 && v <= maxBurst && v == math.Trunc(v)
+	}, func(op string, v float64) { l := get(op); l.Burst = int(v); out[op] = l })
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// parseLimitList parses the OPERATION=NUMBER items of one flag, checks each
+// number with valid and hands it to apply.
+func parseLimitList(flag, spec, want string, valid func(float64) bool, apply func(op string, v float64)) error {
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		op, val, ok := strings.Cut(item, "=")
+		op = strings.TrimSpace(op)
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if !ok || op == "" || err != nil || !valid(v) {
+			return fmt.Errorf("invalid %s item %q: want OPERATION=VALUE, VALUE %s", flag, item, want)
+		}
+		apply(op, v)
+	}
+	return nil
 }
 
 // FormatLimits renders limits as "Op=rps/burst" pairs, for logs.

@@ -121,21 +121,31 @@ func TestParseLimits(t *testing.T) {
 	tests := map[string]struct {
 		rps, burst string
 		want       map[string]Limit
-		wantErr    bool
+		wantErr    string
 	}{
 		"defaults": {want: map[string]Limit{"UpdateCase": {2, 2}, "GetCase": {4, 10}}},
 		"override and add": {rps: "UpdateCase=20,ListFields=5", burst: "UpdateCase=20",
 			want: map[string]Limit{"UpdateCase": {20, 20}, "GetCase": {4, 10}, "ListFields": {5, 10}}},
-		"missing value":  {rps: "UpdateCase=", wantErr: true},
-		"negative value": {burst: "UpdateCase=-1", wantErr: true},
-		"no operation":   {rps: "=3", wantErr: true},
+		"missing value":       {rps: "UpdateCase=", wantErr: "--aws-rps"},
+		"negative burst":      {burst: "UpdateCase=-1", wantErr: "--aws-burst"},
+		"no operation":        {rps: "=3", wantErr: "--aws-rps"},
+		"NaN rate":            {rps: "UpdateCase=NaN", wantErr: "--aws-rps"},
+		"infinite rate":       {rps: "UpdateCase=Inf", wantErr: "--aws-rps"},
+		"negative infinity":   {rps: "UpdateCase=-Inf", wantErr: "--aws-rps"},
+		"negative rate":       {rps: "UpdateCase=-2", wantErr: "--aws-rps"},
+		"zero rate":           {rps: "UpdateCase=0", wantErr: "--aws-rps"},
+		"NaN burst":           {burst: "UpdateCase=NaN", wantErr: "--aws-burst"},
+		"infinite burst":      {burst: "UpdateCase=+Inf", wantErr: "--aws-burst"},
+		"fractional burst":    {burst: "UpdateCase=2.5", wantErr: "--aws-burst"},
+		"burst below one":     {burst: "UpdateCase=0.5", wantErr: "--aws-burst"},
+		"burst beyond an int": {burst: "UpdateCase=1e300", wantErr: "--aws-burst"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			g := NewWithT(t)
 			got, err := ParseLimits(tc.rps, tc.burst)
-			if tc.wantErr {
-				g.Expect(err).To(HaveOccurred())
+			if tc.wantErr != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tc.wantErr)))
 				return
 			}
 			g.Expect(err).NotTo(HaveOccurred())

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
@@ -52,26 +51,26 @@ func handleTelemetry(ctx context.Context, in middleware.DeserializeInput, next m
 }
 
 // attemptCode returns the code label of an attempt and whether it was
-// throttled.
+// throttled, as IsThrottle decides.
 func attemptCode(httpStatus int, err error) (string, bool) {
 	var apiErr smithy.APIError
 	switch {
 	case err == nil:
 		return metrics.CodeOK, false
 	case errors.As(err, &apiErr) && apiErr.ErrorCode() != "":
-		_, throttle := retry.DefaultThrottleErrorCodes[apiErr.ErrorCode()]
-		return apiErr.ErrorCode(), throttle || httpStatus == 429
+		return apiErr.ErrorCode(), IsThrottle(err)
 	case httpStatus == 0:
 		return metrics.CodeNoResponse, false
 	default:
-		return metrics.CodeUnknown, httpStatus == 429
+		return metrics.CodeUnknown, IsThrottle(err)
 	}
 }
 
 // sdkLogger writes the SDK's client logs (ClientLogMode) to the logr logger
 // of the call's context, or to base when the context has none. Its lines are
-// debug (V(1)) lines: they may be verbose, and the request dumps carry the
-// signature but never the secret key, which is not sent.
+// debug (V(1)) lines, and verbose; credentials are redacted from them (see
+// redactCredentials): the request dumps carry the Authorization header and
+// the session token, the signing logs the token too.
 type sdkLogger struct {
 	base logr.Logger
 	ctx  context.Context
@@ -85,7 +84,7 @@ func (l sdkLogger) Logf(classification logging.Classification, format string, v 
 			log = fromCtx
 		}
 	}
-	log.WithName("aws-sdk").V(1).Info(fmt.Sprintf(format, v...), "classification", string(classification))
+	log.WithName("aws-sdk").V(1).Info(redactCredentials(fmt.Sprintf(format, v...)), "classification", string(classification))
 }
 
 // WithContext implements logging.ContextLogger, which the SDK calls once per
