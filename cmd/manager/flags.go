@@ -82,8 +82,8 @@ func parseFlags(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.maxConcurrentReconciles < 1 {
-		return o, errors.New("--max-concurrent-reconciles must be at least 1")
+	if err := checkNumbers(o); err != nil {
+		return o, err
 	}
 	if o.awsRetryMode != retryModeFast && o.awsRetryMode != retryModeSDKDefault {
 		return o, fmt.Errorf("--aws-retry-mode must be %s or %s", retryModeFast, retryModeSDKDefault)
@@ -106,4 +106,44 @@ func parseFlags(args []string) (options, error) {
 	}
 	o.awsLimits = limits
 	return o, nil
+}
+
+// leaderElectionJitter is client-go's jitter factor of the lease retry
+// period: the renew deadline must exceed the retry period times it.
+const leaderElectionJitter = 1.2
+
+// checkNumbers rejects numeric flags out of their range at start-up, each
+// error naming its flag, rather than letting a zero timeout or a negative
+// interval show up later as a manager that never calls AWS or spins. The
+// rate and burst lists are checked by cases.ParseLimits.
+func checkNumbers(o options) error {
+	var errs []error
+	atLeast := func(name string, v, least int) {
+		if v < least {
+			errs = append(errs, fmt.Errorf("invalid --%s %d: must be %d or more", name, v, least))
+		}
+	}
+	positive := func(name string, d time.Duration) {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("invalid --%s %s: must be above 0", name, d))
+		}
+	}
+	atLeast("max-concurrent-reconciles", o.maxConcurrentReconciles, 1)
+	atLeast("aws-max-attempts", o.awsMaxAttempts, 1)
+	positive("aws-call-timeout", o.awsCallTimeout)
+	positive("stalled-retry-interval", o.stalledRetryInterval)
+	positive("max-backoff", o.maxBackoff)
+	positive("field-cache-ttl", o.fieldCacheTTL)
+	positive("leader-election-lease-duration", o.leaseDuration)
+	positive("leader-election-renew-deadline", o.renewDeadline)
+	positive("leader-election-retry-period", o.retryPeriod)
+	if o.leaderElect && len(errs) == 0 {
+		if o.renewDeadline >= o.leaseDuration {
+			errs = append(errs, fmt.Errorf("invalid --leader-election-renew-deadline %s: must be below --leader-election-lease-duration %s", o.renewDeadline, o.leaseDuration))
+		}
+		if float64(o.renewDeadline) <= leaderElectionJitter*float64(o.retryPeriod) {
+			errs = append(errs, fmt.Errorf("invalid --leader-election-retry-period %s: must be below --leader-election-renew-deadline %s divided by %g", o.retryPeriod, o.renewDeadline, leaderElectionJitter))
+		}
+	}
+	return errors.Join(errs...)
 }

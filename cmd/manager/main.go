@@ -105,7 +105,8 @@ func run(ctx context.Context, args []string) error {
 		r.Limiter = cases.NewLimiter(o.awsLimits)
 	}
 	if !o.skipFieldChecks {
-		r.Catalog = cases.NewCatalog(casesClient, r.Limiter, o.fieldCacheTTL, controllers.DefaultMaxLimiterWait)
+		r.Catalog = cases.NewCatalog(casesClient, r.Limiter, o.fieldCacheTTL, controllers.DefaultMaxLimiterWait,
+			cases.WithCallTimeout(o.awsCallTimeout))
 	}
 	r.EnableValueFrom = o.enableValueFrom
 	if err := r.SetupWithManager(mgr, o.maxConcurrentReconciles); err != nil {
