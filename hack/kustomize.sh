@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the operator's manifests with the kustomize built into the pinned
-# kubectl of the local control plane (hack/controlplane.sh).
+# Builds the operator's manifests with a pinned kustomize, built once from
+# the Go module proxy by hack/tool.sh and cached by version: v5.8.1 is the
+# kustomize that kubectl 1.37 embeds (`kubectl kustomize`), so both give the
+# same output.
 #
 # Usage: hack/kustomize.sh set-image IMAGE [DIR]
 #   prints the build of DIR (config/default by default) with the manager's
@@ -8,10 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.8.1}"
+
 [ "${1:-}" = "set-image" ] && [ -n "${2:-}" ] || { echo "usage: $0 set-image IMAGE [DIR]" >&2; exit 2; }
 image="$2"
 dir="$(cd "${3:-config/default}" && pwd)"
-kubectl="$(hack/controlplane.sh)/kubectl"
+kustomize="$(hack/tool.sh sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION")"
 
 # name[:tag] or name@digest; a ':' before the last '/' is a registry port.
 name="$image" tag="" digest=""
@@ -36,4 +40,4 @@ trap 'rm -rf "$overlay"' EXIT
   [ -n "$tag" ] && echo "  newTag: \"$tag\""
   [ -n "$digest" ] && echo "  digest: $digest"
 } > "$overlay/kustomization.yaml"
-"$kubectl" kustomize "$overlay"
+"$kustomize" build "$overlay"
