@@ -107,7 +107,7 @@ undeploy: ## Remove the operator (but not the CRD's objects' cases) from the clu
 	@hack/kustomize.sh set-image "$(IMG)" | kubectl delete --ignore-not-found -f -
 
 .PHONY: build-installer
-build-installer: manifests ## Write dist/install.yaml: the CRD, RBAC and the manager (image IMG) in one file.
+build-installer: manifests ## Write dist/install.yaml: the CRD, RBAC and the manager (image IMG) in one file, with the pinned kustomize.
 	@mkdir -p dist
 	hack/kustomize.sh set-image "$(IMG)" > dist/install.yaml
 	@echo "wrote dist/install.yaml"
@@ -145,3 +145,9 @@ docker-build: ## Build the manager image IMG (needs a Docker engine).
 .PHONY: docker-push
 docker-push: ## Push the manager image IMG.
 	docker push $(IMG)
+
+##@ Release
+
+.PHONY: release
+release: manifests ## Write release VERSION (SemVer, no v) into dist/: install.yaml, the chart, manager binaries for linux/amd64 and arm64, SHA256SUMS.
+	HELM="$(HELM)" hack/release.sh "$(VERSION)" dist

@@ -122,7 +122,7 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("failed to add the readiness check: %w", err)
 	}
 
-	log.Info("Starting the manager", "region", awsCfg.Region, "maxConcurrentReconciles", o.maxConcurrentReconciles,
+	log.Info("Starting the manager", "version", version, "region", awsCfg.Region, "maxConcurrentReconciles", o.maxConcurrentReconciles,
 		"clientRateLimit", o.awsClientRateLimit, "limits", cases.FormatLimits(o.awsLimits), "retryMode", o.awsRetryMode,
 		"watchNamespaces", o.watchNamespaces, "labelSelector", fmt.Sprint(o.labelSelector),
 		"fieldChecks", !o.skipFieldChecks, "valueFrom", o.enableValueFrom)
