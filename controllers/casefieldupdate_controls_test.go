@@ -94,7 +94,7 @@ func TestEnforceRepairsDrift(t *testing.T) {
 	got := h.get(obj)
 	g.Expect(got.Status.LastCheckedTime).NotTo(BeNil())
 	events := h.events(g, obj)
-	g.Expect(events[1].Note).To(ContainSubstring("[priority]"))
+	g.Expect(events[1].Note).To(Equal("Field priority of case case-3 differs from the spec: applying it again"))
 }
 
 func TestFieldConflict(t *testing.T) {

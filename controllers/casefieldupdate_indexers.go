@@ -4,7 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -93,33 +93,43 @@ func indexByReference(o client.Object) []string {
 }
 
 // referencing maps a changed Secret or ConfigMap to the objects of its
-// namespace whose valueFrom reads it.
+// namespace whose valueFrom reads it, and to their neighbours on the same
+// case: a new value may start or end a field conflict on either side.
 func (r *CaseFieldUpdateReconciler) referencing(kind string) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
 		list := &casesv1alpha1.CaseFieldUpdateList{}
 		if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{referenceIndexKey: kind + "/" + o.GetName()}); err != nil {
 			return nil
 		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for _, p := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+		seen := map[types.NamespacedName]bool{}
+		var reqs []reconcile.Request
+		add := func(key types.NamespacedName) {
+			if !seen[key] {
+				seen[key] = true
+				reqs = append(reqs, reconcile.Request{NamespacedName: key})
+			}
+		}
+		for i := range list.Items {
+			p := &list.Items[i]
+			add(types.NamespacedName{Namespace: p.Namespace, Name: p.Name})
+			for _, peer := range r.peersOf(ctx, p) {
+				add(peer.NamespacedName)
+			}
 		}
 		return reqs
 	}
 }
 
 // referencesChanged reports whether a Secret or ConfigMap that the last
-// apply read has changed (or gone) since: the object must then be applied
-// again.
+// attempt read has changed (or gone) since: the object must then run again.
+// It reads their metadata from the cache, which holds no data.
 func (r *CaseFieldUpdateReconciler) referencesChanged(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate) bool {
 	if !r.EnableValueFrom {
 		return false
 	}
 	for _, ref := range obj.Status.References {
-		var cur client.Object = &corev1.ConfigMap{}
-		if ref.Kind == "Secret" {
-			cur = &corev1.Secret{}
-		}
+		cur := &metav1.PartialObjectMetadata{}
+		cur.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(ref.Kind))
 		if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: ref.Name}, cur); err != nil || cur.GetResourceVersion() != ref.ResourceVersion {
 			return true
 		}

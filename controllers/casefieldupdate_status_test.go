@@ -138,3 +138,87 @@ func TestIsSettled(t *testing.T) {
 		})
 	}
 }
+
+// TestSettersUseTheGivenClock checks that every setter stamps the time it is
+// given, never the wall clock.
+func TestSettersUseTheGivenClock(t *testing.T) {
+	t0 := metav1.NewTime(time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC))
+	applied := func() *casesv1alpha1.CaseFieldUpdate {
+		o := &casesv1alpha1.CaseFieldUpdate{Spec: casesv1alpha1.CaseFieldUpdateSpec{DomainID: "d", CaseID: "c", Fields: []casesv1alpha1.CaseField{{ID: "a"}}}}
+		o.Generation = 1
+		return o
+	}
+	failure := Outcome{Reason: casesv1alpha1.AccessDeniedReason, Message: "AccessDeniedException: no", Retry: RetryStalled}
+	tests := map[string]func(o *casesv1alpha1.CaseFieldUpdate){
+		"setStatus":         func(o *casesv1alpha1.CaseFieldUpdate) { setStatus(o, failure, true, t0) },
+		"setCheckFailed":    func(o *casesv1alpha1.CaseFieldUpdate) { setCheckFailed(o, failure, t0) },
+		"setPaused":         func(o *casesv1alpha1.CaseFieldUpdate) { setPaused(o, t0) },
+		"setStatus Applied": func(o *casesv1alpha1.CaseFieldUpdate) { setStatus(o, appliedOutcome(o, "r"), true, t0) },
+	}
+	for name, set := range tests {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			o := applied()
+			set(o)
+			g.Expect(o.Status.Conditions).NotTo(BeEmpty())
+			for _, c := range o.Status.Conditions {
+				g.Expect(c.LastTransitionTime).To(Equal(t0), c.Type)
+			}
+		})
+	}
+}
+
+// TestCheckFailureKeepsTheSpecApplied covers what a failed drift check does
+// to an applied object, and how a good check clears it.
+func TestCheckFailureKeepsTheSpecApplied(t *testing.T) {
+	g := NewWithT(t)
+	t0 := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	t1 := metav1.NewTime(t0.Add(time.Minute))
+	o := &casesv1alpha1.CaseFieldUpdate{Spec: casesv1alpha1.CaseFieldUpdateSpec{DomainID: "d", CaseID: "c", Fields: []casesv1alpha1.CaseField{{ID: "a"}, {ID: "b"}}}}
+	o.Generation = 2
+	setStatus(o, appliedOutcome(o, "r-1"), true, t0)
+
+	setCheckFailed(o, Outcome{Reason: casesv1alpha1.AccessDeniedReason, Message: "AccessDeniedException: denied", Retry: RetryStalled}, t1)
+	ready := meta.FindStatusCondition(o.Status.Conditions, casesv1alpha1.ReadyCondition)
+	g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(ready.Reason).To(Equal(casesv1alpha1.AppliedReason))
+	g.Expect(ready.Message).To(Equal("Applied 2 fields to case c in domain d; checking the case fails: AccessDenied"))
+	g.Expect(ready.LastTransitionTime).To(Equal(t0), "Ready did not change status")
+	stalled := meta.FindStatusCondition(o.Status.Conditions, casesv1alpha1.StalledCondition)
+	g.Expect(stalled.Reason).To(Equal(casesv1alpha1.AccessDeniedReason))
+	g.Expect(stalled.Message).To(Equal("The spec is applied, but checking the case failed: AccessDeniedException: denied"))
+	g.Expect(o.Status.Failures).To(Equal(int32(1)))
+	g.Expect(isApplied(o)).To(BeTrue())
+	g.Expect(isSettled(o)).To(BeTrue(), "a failed check does not make the spec unapplied")
+
+	setCheckFailed(o, Outcome{Reason: casesv1alpha1.ThrottledReason, Message: "ThrottlingException", Retry: RetryBackoff}, t1)
+	g.Expect(meta.FindStatusCondition(o.Status.Conditions, casesv1alpha1.StalledCondition)).To(BeNil())
+	g.Expect(meta.FindStatusCondition(o.Status.Conditions, casesv1alpha1.ReconcilingCondition).Reason).To(Equal(casesv1alpha1.ThrottledReason))
+	g.Expect(o.Status.Failures).To(Equal(int32(2)), "the backoff grows")
+
+	settleApplied(o, t1)
+	g.Expect(o.Status.Conditions).To(HaveLen(1))
+	g.Expect(readyMessage(o)).To(Equal("Applied 2 fields to case c in domain d"))
+	g.Expect(o.Status.Failures).To(BeZero())
+}
+
+func TestCheckDueIn(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *metav1.Time { m := metav1.NewTime(t0.Add(d)); return &m }
+	tests := map[string]struct {
+		applied, checked *metav1.Time
+		want             time.Duration
+	}{
+		"never applied":            {want: 0},
+		"applied, never checked":   {applied: at(0), want: time.Minute},
+		"checked after the apply":  {applied: at(0), checked: at(30 * time.Second), want: 90 * time.Second},
+		"due since the last check": {applied: at(-time.Hour), checked: at(-2 * time.Minute), want: -time.Minute},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o := &casesv1alpha1.CaseFieldUpdate{Spec: casesv1alpha1.CaseFieldUpdateSpec{ResyncInterval: &metav1.Duration{Duration: time.Minute}}}
+			o.Status.LastAppliedTime, o.Status.LastCheckedTime = tc.applied, tc.checked
+			NewWithT(t).Expect(checkDueIn(o, t0)).To(Equal(tc.want))
+		})
+	}
+}

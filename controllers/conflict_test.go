@@ -5,35 +5,47 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/connectcases/types"
 	. "github.com/onsi/gomega"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8stypes "k8s.io/apimachinery/pkg/types"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 )
 
+// resolved returns a claim on a field with a name, as the catalog resolves it.
+func resolved(id, name string, v casesv1alpha1.FieldValue) claim {
+	return claim{field: casesv1alpha1.ResolvedField{ID: id, Name: name}, value: v}
+}
+
+func str(v string) casesv1alpha1.FieldValue   { return casesv1alpha1.FieldValue{StringValue: new(v)} }
+func boolean(v bool) casesv1alpha1.FieldValue { return casesv1alpha1.FieldValue{BooleanValue: new(v)} }
+
 func TestFindConflicts(t *testing.T) {
-	obj := func(name string, fields ...casesv1alpha1.CaseField) casesv1alpha1.CaseFieldUpdate {
-		return casesv1alpha1.CaseFieldUpdate{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: k8stypes.UID(name)},
-			Spec:       casesv1alpha1.CaseFieldUpdateSpec{DomainID: "d", CaseID: "c", Fields: fields},
-		}
-	}
-	me := obj("me", stringField("priority", "high"), boolField("escalated", true))
+	spec := casesv1alpha1.CaseFieldUpdateSpec{DomainID: "d", CaseID: "c"}
+	mine := []claim{resolved("priority", "Priority", str("high")), resolved("escalated", "Escalated", boolean(true))}
+	peer := func(name string, claims ...claim) peerClaims { return peerClaims{name: "ns/" + name, claims: claims} }
 	tests := map[string]struct {
-		others  []casesv1alpha1.CaseFieldUpdate
+		peers   []peerClaims
 		want    string
 		wantHit bool
 	}{
-		"alone":                   {},
-		"same values":             {others: []casesv1alpha1.CaseFieldUpdate{obj("b", stringField("priority", "high"))}},
-		"other fields":            {others: []casesv1alpha1.CaseFieldUpdate{obj("b", stringField("summary", "x"))}},
-		"same field, other type":  {others: []casesv1alpha1.CaseFieldUpdate{obj("b", boolField("priority", true))}, wantHit: true, want: "Case c in domain d: field priority is set to another value by CaseFieldUpdate ns/b; neither is applied until they agree"},
-		"two fields, two objects": {others: []casesv1alpha1.CaseFieldUpdate{obj("z", boolField("escalated", false)), obj("b", stringField("priority", "low")), obj("a", stringField("priority", "medium"))}, wantHit: true, want: "Case c in domain d: field escalated is set to another value by CaseFieldUpdate ns/z; field priority is set to another value by CaseFieldUpdate ns/a, ns/b; neither is applied until they agree"},
+		"alone":        {},
+		"same values":  {peers: []peerClaims{peer("b", resolved("priority", "Priority", str("high")))}},
+		"other fields": {peers: []peerClaims{peer("b", resolved("summary", "Summary", str("x")))}},
+		// Two objects that gave different fields by name used to be keyed on
+		// their empty spec ids, and stalled each other.
+		"other fields, both by name":            {peers: []peerClaims{peer("b", resolved("summary", "Summary", str("high")))}},
+		"a neighbour that resolved nothing yet": {peers: []peerClaims{peer("b")}},
+		"same field, other type": {peers: []peerClaims{peer("b", resolved("priority", "Priority", boolean(true)))}, wantHit: true,
+			want: "Case c in domain d: field Priority (priority) is set to another value by CaseFieldUpdate ns/b; neither is applied until they agree"},
+		"two fields, two objects": {peers: []peerClaims{peer("z", resolved("escalated", "Escalated", boolean(false))), peer("b", resolved("priority", "Priority", str("low"))), peer("a", resolved("priority", "Priority", str("medium")))}, wantHit: true,
+			want: "Case c in domain d: field Escalated (escalated) is set to another value by CaseFieldUpdate ns/z; field Priority (priority) is set to another value by CaseFieldUpdate ns/a, ns/b; neither is applied until they agree"},
+		// An id given as is (no catalog) is the same field as a name the
+		// catalog resolved to that id.
+		"same field by id and by name": {peers: []peerClaims{peer("b", claim{field: casesv1alpha1.ResolvedField{ID: "priority"}, value: str("low")})}, wantHit: true,
+			want: "Case c in domain d: field Priority (priority) is set to another value by CaseFieldUpdate ns/b; neither is applied until they agree"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			g := NewWithT(t)
-			msg, hit := findConflicts(&me, tc.others)
+			msg, hit := findConflicts(spec, mine, tc.peers)
 			g.Expect(hit).To(Equal(tc.wantHit))
 			g.Expect(msg).To(Equal(tc.want))
 		})
@@ -41,11 +53,14 @@ func TestFindConflicts(t *testing.T) {
 }
 
 func TestDriftedFields(t *testing.T) {
-	spec := casesv1alpha1.CaseFieldUpdateSpec{Fields: []casesv1alpha1.CaseField{
+	res := &resolution{spec: casesv1alpha1.CaseFieldUpdateSpec{Fields: []casesv1alpha1.CaseField{
 		stringField("priority", "high"), boolField("escalated", true), doubleField("score", 4.5),
 		{ID: "due", Value: casesv1alpha1.FieldValue{EmptyValue: &casesv1alpha1.EmptyValue{}}},
 		{ID: "owner", Value: casesv1alpha1.FieldValue{UserArnValue: new("arn:u")}},
-	}}
+	}}}
+	for _, f := range res.spec.Fields {
+		res.fields = append(res.fields, casesv1alpha1.ResolvedField{ID: f.ID, Name: "N-" + f.ID})
+	}
 	tests := map[string]struct {
 		actual map[string]types.FieldValueUnion
 		want   []string
@@ -72,7 +87,11 @@ func TestDriftedFields(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			NewWithT(t).Expect(driftedFields(spec, tc.actual)).To(Equal(tc.want))
+			var got []string
+			for _, f := range driftedFields(res, tc.actual) {
+				got = append(got, f.ID)
+			}
+			NewWithT(t).Expect(got).To(Equal(tc.want))
 		})
 	}
 }

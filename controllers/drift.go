@@ -3,17 +3,30 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases/types"
+	"github.com/prometheus/client_golang/prometheus"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 )
 
-// readCase reads the spec's fields of the case with GetCase, following
-// nextToken, and returns the values by field id. Fields without a value are
-// absent.
+// driftDetected counts the drifts that Enforce objects found and repaired.
+var driftDetected = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "connectcases_drift_detected_total",
+	Help: "Drifts found by Enforce CaseFieldUpdates: a field of the case differed from the spec and was applied again.",
+}, []string{"namespace"})
+
+func init() {
+	ctrlmetrics.Registry.MustRegister(driftDetected)
+}
+
+// readCase reads the resolved spec's fields of the case with GetCase, each
+// page under its own deadline, following nextToken, and returns the values
+// by field id. Fields without a value are absent.
 func (r *CaseFieldUpdateReconciler) readCase(ctx context.Context, spec casesv1alpha1.CaseFieldUpdateSpec) (map[string]types.FieldValueUnion, error) {
 	ids := make([]types.FieldIdentifier, 0, len(spec.Fields))
 	for _, f := range spec.Fields {
@@ -22,7 +35,9 @@ func (r *CaseFieldUpdateReconciler) readCase(ctx context.Context, spec casesv1al
 	in := &connectcases.GetCaseInput{DomainId: aws.String(spec.DomainID), CaseId: aws.String(spec.CaseID), Fields: ids}
 	values := make(map[string]types.FieldValueUnion, len(ids))
 	for {
-		out, err := r.Cases.GetCase(ctx, in)
+		callCtx, cancel := context.WithTimeout(ctx, r.callTimeout())
+		out, err := r.Cases.GetCase(callCtx, in)
+		cancel()
 		if err != nil {
 			return nil, err
 		}
@@ -31,20 +46,20 @@ func (r *CaseFieldUpdateReconciler) readCase(ctx context.Context, spec casesv1al
 				values[*f.Id] = f.Value
 			}
 		}
-		if out.NextToken == nil || *out.NextToken == "" {
+		if aws.ToString(out.NextToken) == "" {
 			return values, nil
 		}
 		in.NextToken = out.NextToken
 	}
 }
 
-// driftedFields returns the ids of the spec's fields whose value on the case
-// differs from the spec. It is a pure function.
-func driftedFields(spec casesv1alpha1.CaseFieldUpdateSpec, actual map[string]types.FieldValueUnion) []string {
-	var out []string
-	for _, f := range spec.Fields {
+// driftedFields returns the resolved fields whose value on the case differs
+// from the resolved value. It is a pure function.
+func driftedFields(res *resolution, actual map[string]types.FieldValueUnion) []casesv1alpha1.ResolvedField {
+	var out []casesv1alpha1.ResolvedField
+	for i, f := range res.spec.Fields {
 		if !sameValue(f.Value, actual[f.ID]) {
-			out = append(out, f.ID)
+			out = append(out, res.fields[i])
 		}
 	}
 	return out
@@ -69,7 +84,13 @@ func sameValue(want casesv1alpha1.FieldValue, got types.FieldValueUnion) bool {
 	}
 }
 
-// driftMessage describes a drift for the Event.
-func driftMessage(obj *casesv1alpha1.CaseFieldUpdate, fields []string) string {
-	return fmt.Sprintf("Fields %v of case %s differ from the spec: applying it again", fields, obj.Spec.CaseID)
+// driftMessage describes a drift for the Event, naming each field by name
+// and id.
+func driftMessage(obj *casesv1alpha1.CaseFieldUpdate, fields []casesv1alpha1.ResolvedField) string {
+	labels := make([]string, 0, len(fields))
+	for _, f := range fields {
+		labels = append(labels, resolvedLabel(f))
+	}
+	return fmt.Sprintf("%s %s of case %s %s from the spec: applying it again", plural(len(fields), "Field", "Fields"),
+		strings.Join(labels, ", "), obj.Spec.CaseID, plural(len(fields), "differs", "differ"))
 }

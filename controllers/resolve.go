@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,11 +19,21 @@ import (
 )
 
 // resolution is a spec made ready to send: every field by id, every value
-// concrete, with what the status records of it.
+// concrete, with what the status records of it. Every phase after the
+// resolution (conflicts, drift, the request, Events, status) uses it, never
+// the raw spec.
 type resolution struct {
-	spec       casesv1alpha1.CaseFieldUpdateSpec
-	fields     []casesv1alpha1.ResolvedField
+	// spec is the spec with every field by id and every value concrete.
+	spec casesv1alpha1.CaseFieldUpdateSpec
+	// fields are the resolved fields, in spec order; on a failed resolution,
+	// those resolved before the failure.
+	fields []casesv1alpha1.ResolvedField
+	// references are the Secrets and ConfigMaps read, failed reads of an
+	// existing one included.
 	references []casesv1alpha1.ValueReference
+	// secrets are the texts taken from Secrets, in every form they may take
+	// in a message, to redact them.
+	secrets []string
 }
 
 // errRateLimited carries a requeue delay out of the resolution.
@@ -29,56 +41,79 @@ type errRateLimited struct{ wait time.Duration }
 
 func (e errRateLimited) Error() string { return fmt.Sprintf("rate limited for %s", e.wait) }
 
+// rateLimitedWait reports whether err asks for a requeue after a wait for
+// the rate limiter, and the wait.
+func rateLimitedWait(err error) (time.Duration, bool) {
+	var rl errRateLimited
+	if errors.As(err, &rl) {
+		return rl.wait, true
+	}
+	return 0, false
+}
+
 // resolve looks up the spec's fields in the domain's catalog, reads the
 // values of valueFrom and checks every value against its field's type and
-// options, before any UpdateCase. A problem is returned as an outcome; an
-// errRateLimited error asks for a requeue.
+// options, before any UpdateCase. A problem is returned as an outcome, with
+// the resolution so far (for the status); an errRateLimited error asks for a
+// requeue.
 func (r *CaseFieldUpdateReconciler) resolve(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate) (*resolution, *Outcome, error) {
 	res := &resolution{spec: *obj.Spec.DeepCopy()}
 	if r.Catalog == nil {
 		return res, r.resolveWithoutCatalog(res), nil
 	}
+	byID, byName, err := r.lookup(ctx, obj.Spec.DomainID, obj.Spec.Fields, true)
+	if err != nil {
+		return res, readOutcome(err), rateLimited(err)
+	}
+	for i := range res.spec.Fields {
+		f := &res.spec.Fields[i]
+		info, found := fieldInfo(*f, byID, byName)
+		if !found {
+			return res, unknownFieldOutcome(obj.Spec.DomainID, f.ID, f.Name), nil
+		}
+		f.ID, f.Name = info.ID, ""
+		res.fields = append(res.fields, casesv1alpha1.ResolvedField{ID: info.ID, Name: info.Name, Type: info.Type})
+		if f.Value.ValueFrom != nil {
+			if o := r.readValueFrom(ctx, obj.Namespace, info, &f.Value, res); o != nil {
+				return res, o, nil
+			}
+		}
+		if o, err := r.checkValue(ctx, obj.Spec.DomainID, info, f.Value, obj.Spec.Fields[i].Value.ValueFrom); o != nil || err != nil {
+			return res, o, err
+		}
+	}
+	return res, nil, nil
+}
+
+// lookup finds the fields of a spec in the domain's catalog, by id and by
+// name. With reread, a field not found makes the catalog read the domain
+// again before it is called unknown: the catalog may be older than a rename
+// or a new field.
+func (r *CaseFieldUpdateReconciler) lookup(ctx context.Context, domainID string, fields []casesv1alpha1.CaseField, reread bool) (byID, byName map[string]cases.FieldInfo, err error) {
 	var ids, names []string
-	for _, f := range obj.Spec.Fields {
+	for _, f := range fields {
 		if f.ID != "" {
 			ids = append(ids, f.ID)
 		} else {
 			names = append(names, f.Name)
 		}
 	}
-	byID, byName, err := r.Catalog.Fields(ctx, obj.Spec.DomainID, ids, names)
-	if err == nil && (len(byID) < len(ids) || len(byName) < len(names)) {
-		// The catalog may be older than a rename or a new field: read the
-		// domain again before calling a field unknown.
-		r.Catalog.Invalidate(obj.Spec.DomainID)
-		byID, byName, err = r.Catalog.Fields(ctx, obj.Spec.DomainID, ids, names)
+	byID, byName, err = r.Catalog.Fields(ctx, domainID, ids, names)
+	if reread && err == nil && (len(byID) < len(ids) || len(byName) < len(names)) {
+		r.Catalog.Invalidate(domainID)
+		byID, byName, err = r.Catalog.Fields(ctx, domainID, ids, names)
 	}
-	if err != nil {
-		return nil, readOutcome(err), rateLimited(err)
+	return byID, byName, err
+}
+
+// fieldInfo returns what the catalog knows of a spec's field.
+func fieldInfo(f casesv1alpha1.CaseField, byID, byName map[string]cases.FieldInfo) (cases.FieldInfo, bool) {
+	if f.ID != "" {
+		info, ok := byID[f.ID]
+		return info, ok
 	}
-	for i := range res.spec.Fields {
-		f := &res.spec.Fields[i]
-		info, found := byID[f.ID], false
-		if f.ID != "" {
-			_, found = byID[f.ID]
-		} else {
-			info, found = byName[f.Name]
-		}
-		if !found {
-			return nil, unknownFieldOutcome(obj.Spec.DomainID, f.ID, f.Name, byName), nil
-		}
-		f.ID, f.Name = info.ID, ""
-		res.fields = append(res.fields, casesv1alpha1.ResolvedField{ID: info.ID, Name: info.Name, Type: info.Type})
-		if f.Value.ValueFrom != nil {
-			if o := r.readValueFrom(ctx, obj.Namespace, info, &f.Value, res); o != nil {
-				return nil, o, nil
-			}
-		}
-		if o, err := r.checkValue(ctx, obj.Spec.DomainID, info, f.Value, obj.Spec.Fields[i].Value.ValueFrom); o != nil || err != nil {
-			return nil, o, err
-		}
-	}
-	return res, nil, nil
+	info, ok := byName[f.Name]
+	return info, ok
 }
 
 // resolveWithoutCatalog handles --skip-field-checks: ids and literal values
@@ -98,8 +133,11 @@ func (r *CaseFieldUpdateReconciler) resolveWithoutCatalog(res *resolution) *Outc
 	return nil
 }
 
-// readValueFrom replaces a valueFrom with the converted text of its key.
-// Messages name the Secret or ConfigMap and the key, never the value.
+// readValueFrom replaces a valueFrom with the converted text of its key,
+// read from the API server (the cache holds no Secret data). The reference
+// is recorded once the Secret or ConfigMap is read, even if its value is then
+// rejected, so that fixing it runs the object again. Messages name the
+// Secret or ConfigMap and the key, never the value.
 func (r *CaseFieldUpdateReconciler) readValueFrom(ctx context.Context, namespace string, info cases.FieldInfo, v *casesv1alpha1.FieldValue, res *resolution) *Outcome {
 	kind, ref := "ConfigMap", v.ValueFrom.ConfigMapKeyRef
 	if v.ValueFrom.SecretKeyRef != nil {
@@ -111,34 +149,20 @@ func (r *CaseFieldUpdateReconciler) readValueFrom(ctx context.Context, namespace
 	if !r.EnableValueFrom {
 		return notFound("field %s takes its value from %s %s, but reading them is not enabled: start the manager with --enable-value-from", fieldLabel(info), kind, ref.Name)
 	}
-	key := client.ObjectKey{Namespace: namespace, Name: ref.Name}
-	var data map[string]string
-	var version string
-	if kind == "Secret" {
-		s := &corev1.Secret{}
-		if err := r.Get(ctx, key, s); err != nil {
-			if apierrors.IsNotFound(err) {
-				return notFound("%s %s of field %s does not exist", kind, ref.Name, fieldLabel(info))
-			}
-			return &Outcome{Reason: casesv1alpha1.NetworkErrorReason, Retry: RetryBackoff, Message: capitalise(fmt.Sprintf("failed to read %s %s: %s", kind, ref.Name, innermost(err)))}
-		}
-		data, version = map[string]string{}, s.ResourceVersion
-		for k, b := range s.Data {
-			data[k] = string(b)
-		}
-	} else {
-		cm := &corev1.ConfigMap{}
-		if err := r.Get(ctx, key, cm); err != nil {
-			if apierrors.IsNotFound(err) {
-				return notFound("%s %s of field %s does not exist", kind, ref.Name, fieldLabel(info))
-			}
-			return &Outcome{Reason: casesv1alpha1.NetworkErrorReason, Retry: RetryBackoff, Message: capitalise(fmt.Sprintf("failed to read %s %s: %s", kind, ref.Name, innermost(err)))}
-		}
-		data, version = cm.Data, cm.ResourceVersion
+	data, version, err := r.readData(ctx, kind, client.ObjectKey{Namespace: namespace, Name: ref.Name})
+	if apierrors.IsNotFound(err) {
+		return notFound("%s %s of field %s does not exist", kind, ref.Name, fieldLabel(info))
 	}
+	if err != nil {
+		return &Outcome{Reason: casesv1alpha1.NetworkErrorReason, Retry: RetryBackoff, Message: capitalise(fmt.Sprintf("failed to read %s %s: %s", kind, ref.Name, innermost(err)))}
+	}
+	res.references = appendReference(res.references, casesv1alpha1.ValueReference{Kind: kind, Name: ref.Name, ResourceVersion: version})
 	raw, ok := data[ref.Key]
 	if !ok {
 		return notFound("%s %s has no key %s for field %s", kind, ref.Name, ref.Key, fieldLabel(info))
+	}
+	if kind == "Secret" {
+		res.secrets = append(res.secrets, secretForms(raw)...)
 	}
 	converted, err := convertValue(raw, info.Type)
 	if err != nil {
@@ -146,8 +170,48 @@ func (r *CaseFieldUpdateReconciler) readValueFrom(ctx context.Context, namespace
 			Message: capitalise(fmt.Sprintf("the value of key %s of %s %s for field %s %s", ref.Key, kind, ref.Name, fieldLabel(info), err))}
 	}
 	*v = converted
-	res.references = appendReference(res.references, casesv1alpha1.ValueReference{Kind: kind, Name: ref.Name, ResourceVersion: version})
 	return nil
+}
+
+// readData reads the data of a Secret or ConfigMap, and its resourceVersion.
+func (r *CaseFieldUpdateReconciler) readData(ctx context.Context, kind string, key client.ObjectKey) (map[string]string, string, error) {
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
+	// The REST client logs request and response bodies at high verbosity
+	// through the context's logger: a read of a Secret must never reach
+	// the logs.
+	ctx = logr.NewContext(ctx, logr.Discard())
+	if kind == "Secret" {
+		s := &corev1.Secret{}
+		if err := reader.Get(ctx, key, s); err != nil {
+			return nil, "", err
+		}
+		data := make(map[string]string, len(s.Data))
+		for k, b := range s.Data {
+			data[k] = string(b)
+		}
+		return data, s.ResourceVersion, nil
+	}
+	cm := &corev1.ConfigMap{}
+	if err := reader.Get(ctx, key, cm); err != nil {
+		return nil, "", err
+	}
+	return cm.Data, cm.ResourceVersion, nil
+}
+
+// secretForms returns the forms in which a Secret's text may appear in a
+// message: as written, trimmed, and as the number it converts to.
+func secretForms(raw string) []string {
+	forms := []string{raw}
+	if t := strings.TrimSpace(raw); t != raw && t != "" {
+		forms = append(forms, t)
+	}
+	if d, err := strconv.ParseFloat(strings.TrimSpace(raw), 64); err == nil {
+		forms = append(forms, strconv.FormatFloat(d, 'f', -1, 64), strconv.FormatFloat(d, 'g', -1, 64))
+	}
+	return forms
 }
 
 // checkValue checks a concrete value against its field: the member must fit
@@ -182,7 +246,7 @@ func (r *CaseFieldUpdateReconciler) checkValue(ctx context.Context, domainID str
 // unknownFieldOutcome reports a field missing from the domain: an unknown
 // name is a ValidationError, an unknown id a ResourceNotFound (as the
 // service answers UpdateCase for it).
-func unknownFieldOutcome(domainID, id, name string, byName map[string]cases.FieldInfo) *Outcome {
+func unknownFieldOutcome(domainID, id, name string) *Outcome {
 	if id != "" {
 		return &Outcome{Reason: casesv1alpha1.ResourceNotFoundReason, Retry: RetryStalled,
 			Message: fmt.Sprintf("Field %s does not exist in domain %s", id, domainID)}
@@ -217,16 +281,15 @@ func fieldLabel(info cases.FieldInfo) string {
 	return info.Name + " (" + info.ID + ")"
 }
 
+// resolvedLabel names a resolved field for messages.
+func resolvedLabel(f casesv1alpha1.ResolvedField) string {
+	return fieldLabel(cases.FieldInfo{ID: f.ID, Name: f.Name})
+}
+
 // appendReference adds a reference once.
 func appendReference(refs []casesv1alpha1.ValueReference, ref casesv1alpha1.ValueReference) []casesv1alpha1.ValueReference {
 	if slices.Contains(refs, ref) {
 		return refs
 	}
 	return append(refs, ref)
-}
-
-// isFieldRejection reports whether the service rejected the request in a way
-// that a stale catalog may explain.
-func isFieldRejection(o Outcome) bool {
-	return o.Reason == casesv1alpha1.ValidationErrorReason || o.Reason == casesv1alpha1.ResourceNotFoundReason
 }

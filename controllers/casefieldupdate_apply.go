@@ -1,0 +1,60 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/connectcases/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
+	"github.com/connectcases-operator/connectcases-operator/internal/cases"
+)
+
+// apply builds and sends the UpdateCase request of a resolved spec. It
+// reports the outcome, its message free of Secret-sourced values, and
+// whether AWS was called.
+func (r *CaseFieldUpdateReconciler) apply(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate, res *resolution) (Outcome, bool) {
+	log := ctrl.LoggerFrom(ctx)
+	in, err := BuildUpdateCaseInput(res.spec)
+	if err != nil {
+		log.Info("Spec rejected before any call", "error", err.Error())
+		return localValidationOutcome(err), false
+	}
+
+	callCtx, cancel := context.WithTimeout(ctx, r.callTimeout())
+	defer cancel()
+	out, err := r.Cases.UpdateCase(callCtx, in)
+	r.observe("UpdateCase", err)
+	if err != nil {
+		o := redactOutcome(ClassifyUpdateError(err), res.secrets)
+		r.forgetRejected(obj.Spec.DomainID, err)
+		log.Info("UpdateCase failed", "reason", o.Reason, "requestId", o.RequestID, "error", o.Message)
+		return o, true
+	}
+	requestID := cases.RequestIDFromMetadata(out.ResultMetadata)
+	log.Info("UpdateCase applied", "requestId", requestID, "fields", len(in.Fields))
+	return appliedOutcome(obj, requestID), true
+}
+
+// forgetRejected drops from the field catalog what a rejection says may be
+// stale: the field a ResourceNotFoundException names, or the domain's
+// fields and options after a ValidationException (a renamed field, a
+// deactivated option). A missing case or domain says nothing of the fields
+// and leaves the catalog alone.
+func (r *CaseFieldUpdateReconciler) forgetRejected(domainID string, err error) {
+	if r.Catalog == nil {
+		return
+	}
+	var notFound *types.ResourceNotFoundException
+	var invalid *types.ValidationException
+	switch {
+	case errors.As(err, &notFound):
+		if aws.ToString(notFound.ResourceType) == "Field" {
+			r.Catalog.Invalidate(domainID)
+		}
+	case errors.As(err, &invalid):
+		r.Catalog.Invalidate(domainID)
+	}
+}
