@@ -3,14 +3,14 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/connectcases/types"
 	"github.com/aws/smithy-go"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
@@ -45,8 +45,9 @@ type Outcome struct {
 	RequestID string
 	// Retry tells when the object is tried again.
 	Retry RetryPolicy
-	// RetryAfter is the least wait the service asked for (the
-	// InternalServerException's retryAfterSeconds), zero when none.
+	// RetryAfter is the least wait the answer asked for (its Retry-After
+	// header, the InternalServerException's retryAfterSeconds), zero when
+	// none.
 	RetryAfter time.Duration
 }
 
@@ -71,63 +72,100 @@ var credentialErrorCodes = map[string]bool{
 	"MissingAuthenticationTokenException": true,
 }
 
+// sdkUnknownErrorCode is the code the SDK gives an error answer that named
+// none (an empty body, or a JSON body without a code).
+const sdkUnknownErrorCode = "UnknownError"
+
 // ClassifyUpdateError maps the error of a Connect Cases call (UpdateCase, or
 // a read that UpdateCase depends on) to its outcome.
-// It is the one place that decides, by AWS error code first and by the kind
-// of failure second, which errors are terminal and which are retried.
+// It is the one place that decides which errors are terminal and which are
+// retried: by AWS error code first (the codes of the Connect Cases model, the
+// credential codes of the AWS front end, the throttles as cases.IsThrottle
+// defines them), then by the smithy fault of the error, then by HTTP status:
+// any 5xx is an InternalServerError, 429 a throttle, no answer a
+// NetworkError, and any other 4xx stays an UnexpectedError. A proxy's 502
+// with an HTML page or a 503 with a code the model does not list is thus
+// retried with backoff, not stalled.
+//
+// RetryAfter is the wait the answer asked for (Retry-After, or the
+// InternalServerException's retryAfterSeconds), whatever the error.
 func ClassifyUpdateError(err error) Outcome {
-	o := Outcome{RequestID: cases.RequestIDFromError(err)}
-
-	var apiErr smithy.APIError
-	switch {
-	case isCredentialResolutionError(err):
+	o := Outcome{RequestID: cases.RequestIDFromError(err), RetryAfter: cases.RetryAfter(err)}
+	if isCredentialResolutionError(err) {
 		o.Reason, o.Retry = casesv1alpha1.InvalidCredentialsReason, RetryStalled
 		o.Message = capitalise(credentialMessage(err))
 		return o
-	case errors.As(err, &apiErr):
+	}
+
+	status := cases.HTTPStatusFromError(err)
+	var apiErr smithy.APIError
+	coded := errors.As(err, &apiErr) && apiErr.ErrorCode() != "" && apiErr.ErrorCode() != sdkUnknownErrorCode
+	if coded {
 		o.Message = apiMessage(apiErr, o.RequestID)
-		o.Reason, o.Retry = classifyCode(apiErr)
-		var ise *types.InternalServerException
-		if errors.As(err, &ise) && ise.RetryAfterSeconds != nil && *ise.RetryAfterSeconds > 0 {
-			o.RetryAfter = time.Duration(*ise.RetryAfterSeconds) * time.Second
+		if reason, retry, ok := classifyCode(err, apiErr.ErrorCode()); ok {
+			o.Reason, o.Retry = reason, retry
+			return o
 		}
-		return o
+		if apiErr.ErrorFault() == smithy.FaultServer {
+			o.Reason, o.Retry = casesv1alpha1.InternalServerErrorReason, RetryBackoff
+			return o
+		}
+	} else if status != 0 {
+		o.Message = statusMessage(err, status, o.RequestID)
+	}
+
+	switch {
 	case isQuotaExceeded(err):
 		o.Reason, o.Retry = casesv1alpha1.ThrottledReason, RetryBackoff
 		o.Message = "The client-side retry quota is exhausted"
-		return o
-	default:
+	case cases.IsThrottle(err):
+		o.Reason, o.Retry = casesv1alpha1.ThrottledReason, RetryBackoff
+	case status >= 500:
+		o.Reason, o.Retry = casesv1alpha1.InternalServerErrorReason, RetryBackoff
+	case status == 0 && !coded:
 		o.Reason, o.Retry = casesv1alpha1.NetworkErrorReason, RetryBackoff
 		o.Message = capitalise(networkMessage(err))
-		return o
+	default:
+		o.Reason, o.Retry = casesv1alpha1.UnexpectedErrorReason, RetryStalled
 	}
+	return o
 }
 
-// classifyCode maps an AWS error to a reason and a retry policy.
-func classifyCode(apiErr smithy.APIError) (string, RetryPolicy) {
-	code := apiErr.ErrorCode()
+// classifyCode maps an AWS error code to a reason and a retry policy; ok is
+// false for a code it does not know.
+func classifyCode(err error, code string) (reason string, retry RetryPolicy, ok bool) {
 	switch {
 	case code == "ValidationException":
-		return casesv1alpha1.ValidationErrorReason, RetryNever
+		return casesv1alpha1.ValidationErrorReason, RetryNever, true
 	case code == "ResourceNotFoundException":
-		return casesv1alpha1.ResourceNotFoundReason, RetryStalled
+		return casesv1alpha1.ResourceNotFoundReason, RetryStalled, true
 	case code == "AccessDeniedException" || code == "AccessDenied":
-		return casesv1alpha1.AccessDeniedReason, RetryStalled
+		return casesv1alpha1.AccessDeniedReason, RetryStalled, true
 	case credentialErrorCodes[code]:
-		return casesv1alpha1.InvalidCredentialsReason, RetryStalled
-	case isThrottleCode(code):
-		return casesv1alpha1.ThrottledReason, RetryBackoff
-	case code == "InternalServerException" || apiErr.ErrorFault() == smithy.FaultServer:
-		return casesv1alpha1.InternalServerErrorReason, RetryBackoff
+		return casesv1alpha1.InvalidCredentialsReason, RetryStalled, true
+	case cases.IsThrottle(err):
+		return casesv1alpha1.ThrottledReason, RetryBackoff, true
+	case code == "InternalServerException":
+		return casesv1alpha1.InternalServerErrorReason, RetryBackoff, true
 	default:
-		return casesv1alpha1.UnexpectedErrorReason, RetryStalled
+		return "", RetryNever, false
 	}
 }
 
-// isThrottleCode reports whether code is one of the SDK's throttling codes.
-func isThrottleCode(code string) bool {
-	_, ok := retry.DefaultThrottleErrorCodes[code]
-	return ok
+// statusMessage describes an answer that carried no AWS error code, such as
+// a proxy's page, by its HTTP status.
+func statusMessage(err error, status int, requestID string) string {
+	msg := fmt.Sprintf("Connect Cases answered HTTP %d %s", status, http.StatusText(status))
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) {
+		msg += " with a body that is not an AWS error"
+	} else {
+		msg += " without an error code"
+	}
+	if requestID != "" {
+		msg += " (request id " + requestID + ")"
+	}
+	return msg
 }
 
 // isCredentialResolutionError reports whether the request could not be

@@ -3,134 +3,225 @@ package controllers
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"syscall"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/connectcases"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	. "github.com/onsi/gomega"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
+	"github.com/connectcases-operator/connectcases-operator/internal/cases"
+	"github.com/connectcases-operator/connectcases-operator/internal/emulator"
 )
 
-// sdkError wraps err the way the SDK returns a service error: an operation
-// error around a response error that carries the HTTP status and request id.
-func sdkError(status int, requestID string, err error) error {
-	return &smithy.OperationError{
-		ServiceID:     "ConnectCases",
-		OperationName: "UpdateCase",
-		Err: &awshttp.ResponseError{
-			ResponseError: &smithyhttp.ResponseError{
-				Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
-				Err:      err,
-			},
-			RequestID: requestID,
-		},
+// outcomeEnv is the emulator of the outcome tests, served over HTTP, with
+// the production client configuration pointed at it.
+type outcomeEnv struct {
+	t   *testing.T
+	emu *emulator.Server
+	url string
+}
+
+// newOutcomeEnv starts an emulator with the suite's seed and no quota in the
+// way.
+func newOutcomeEnv(t *testing.T) *outcomeEnv {
+	t.Helper()
+	g := NewWithT(t)
+	seed, err := emulator.ParseSeed([]byte(testSeed))
+	g.Expect(err).NotTo(HaveOccurred())
+	emu, err := emulator.New(emulator.Options{Region: testRegion, Seed: seed, RandomSeed: 1,
+		Quotas: map[string]emulator.Quota{"UpdateCase": {}, "CreateField": {}}})
+	g.Expect(err).NotTo(HaveOccurred())
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	return &outcomeEnv{t: t, emu: emu, url: srv.URL}
+}
+
+// client returns the operator's client (cases.LoadConfig, cases.NewClient)
+// with opts, signing with creds.
+func (e *outcomeEnv) client(opts cases.Options, creds aws.CredentialsProvider) *connectcases.Client {
+	e.t.Helper()
+	opts.Region = testRegion
+	cfg, err := cases.LoadConfig(context.Background(), opts)
+	NewWithT(e.t).Expect(err).NotTo(HaveOccurred())
+	cfg.Credentials = cases.GuardCredentials(creds)
+	return cases.NewClient(cfg, func(o *connectcases.Options) { o.BaseEndpoint = aws.String(e.url) })
+}
+
+// lastRequestID returns the request id of the last recorded call of an
+// operation: the id its answer carried, "" for an answer without one.
+func (e *outcomeEnv) lastRequestID(operation string) string {
+	id := ""
+	for _, c := range e.emu.Calls().Recent {
+		if c.Operation == operation {
+			id = c.RequestID
+		}
+	}
+	return id
+}
+
+// staticCreds returns a provider of the given key pair.
+func staticCreds(key, secret string) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(key, secret, "")
+}
+
+// updateSummary is the UpdateCase of most rows: case-1 of domain-1.
+func updateSummary(ctx context.Context, c *connectcases.Client) error {
+	_, err := c.UpdateCase(ctx, &connectcases.UpdateCaseInput{DomainId: aws.String("domain-1"), CaseId: aws.String("case-1"),
+		Fields: []types.FieldValue{{Id: aws.String("summary"), Value: &types.FieldValueUnionMemberStringValue{Value: "updated"}}}})
+	return err
+}
+
+// update returns an UpdateCase call of one string value.
+func update(domainID, caseID, fieldID, value string) func(context.Context, *connectcases.Client) error {
+	return func(ctx context.Context, c *connectcases.Client) error {
+		_, err := c.UpdateCase(ctx, &connectcases.UpdateCaseInput{DomainId: aws.String(domainID), CaseId: aws.String(caseID),
+			Fields: []types.FieldValue{{Id: aws.String(fieldID), Value: &types.FieldValueUnionMemberStringValue{Value: value}}}})
+		return err
 	}
 }
 
+// TestClassifyUpdateError drives every row through the operator's SDK client
+// against the emulator over HTTP: the errors classified are the ones the SDK
+// really returns for each answer (or its absence). In wantMessage, {id}
+// stands for the request id of the row's last answer.
 func TestClassifyUpdateError(t *testing.T) {
+	noCreds := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{}, errors.New("no EC2 IMDS role found")
+	})
 	tests := map[string]struct {
-		err            error
+		fault   *emulator.Fault
+		opts    cases.Options
+		creds   aws.CredentialsProvider
+		timeout time.Duration
+		call    func(context.Context, *connectcases.Client) error
+		// operation is the operation of call, UpdateCase when empty.
+		operation string
+		// noAnswer: the call got no answer, so no request id.
+		noAnswer       bool
 		wantReason     string
 		wantRetry      RetryPolicy
 		wantMessage    string
-		wantRequestID  string
+		wantPrefix     bool
 		wantRetryAfter time.Duration
 	}{
 		"ValidationException": {
-			err:           sdkError(400, "r-1", &types.ValidationException{Message: aws.String("Field priority: value urgent is not an option.")}),
-			wantReason:    casesv1alpha1.ValidationErrorReason,
-			wantRetry:     RetryNever,
-			wantMessage:   "ValidationException: Field priority: value urgent is not an option (request id r-1)",
-			wantRequestID: "r-1",
+			call:        update("domain-1", "case-1", "priority", "urgent"),
+			wantReason:  casesv1alpha1.ValidationErrorReason,
+			wantRetry:   RetryNever,
+			wantMessage: `ValidationException: Invalid value for field 'priority': "urgent" is not an active option of the field (request id {id})`,
 		},
 		"ResourceNotFoundException": {
-			err:           sdkError(404, "r-2", &types.ResourceNotFoundException{Message: aws.String("case not found"), ResourceId: aws.String("c"), ResourceType: aws.String("Case")}),
-			wantReason:    casesv1alpha1.ResourceNotFoundReason,
-			wantRetry:     RetryStalled,
-			wantMessage:   "ResourceNotFoundException: case not found (request id r-2)",
-			wantRequestID: "r-2",
+			call:        update("domain-1", "no-such-case", "summary", "x"),
+			wantReason:  casesv1alpha1.ResourceNotFoundReason,
+			wantRetry:   RetryStalled,
+			wantMessage: "ResourceNotFoundException: Case no-such-case not found (request id {id})",
 		},
 		"AccessDeniedException": {
-			err:           sdkError(403, "r-3", &types.AccessDeniedException{Message: aws.String("not authorized")}),
-			wantReason:    casesv1alpha1.AccessDeniedReason,
-			wantRetry:     RetryStalled,
-			wantMessage:   "AccessDeniedException: not authorized (request id r-3)",
-			wantRequestID: "r-3",
+			call:        update("domain-locked", "case-1", "summary", "x"),
+			wantReason:  casesv1alpha1.AccessDeniedReason,
+			wantRetry:   RetryStalled,
+			wantMessage: "AccessDeniedException: ",
+			wantPrefix:  true,
 		},
 		"UnrecognizedClientException": {
-			err:           sdkError(403, "r-4", &smithy.GenericAPIError{Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid."}),
-			wantReason:    casesv1alpha1.InvalidCredentialsReason,
-			wantRetry:     RetryStalled,
-			wantMessage:   "UnrecognizedClientException: The security token included in the request is invalid (request id r-4)",
-			wantRequestID: "r-4",
+			creds:       staticCreds(testUnknownKey, testSecretKey),
+			wantReason:  casesv1alpha1.InvalidCredentialsReason,
+			wantRetry:   RetryStalled,
+			wantMessage: "UnrecognizedClientException: The security token included in the request is invalid (request id {id})",
 		},
 		"InvalidSignatureException": {
-			err:           sdkError(403, "r-5", &smithy.GenericAPIError{Code: "InvalidSignatureException", Message: "Signature expired"}),
-			wantReason:    casesv1alpha1.InvalidCredentialsReason,
-			wantRetry:     RetryStalled,
-			wantMessage:   "InvalidSignatureException: Signature expired (request id r-5)",
-			wantRequestID: "r-5",
+			creds:       staticCreds(testAccessKey, "wrong-secret"),
+			wantReason:  casesv1alpha1.InvalidCredentialsReason,
+			wantRetry:   RetryStalled,
+			wantMessage: "InvalidSignatureException: ",
+			wantPrefix:  true,
 		},
 		"ExpiredTokenException": {
-			err:           sdkError(403, "r-6", &smithy.GenericAPIError{Code: "ExpiredTokenException", Message: "token expired"}),
-			wantReason:    casesv1alpha1.InvalidCredentialsReason,
-			wantRetry:     RetryStalled,
-			wantMessage:   "ExpiredTokenException: token expired (request id r-6)",
-			wantRequestID: "r-6",
+			fault:       &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultExpiredToken, Count: 1},
+			wantReason:  casesv1alpha1.InvalidCredentialsReason,
+			wantRetry:   RetryStalled,
+			wantMessage: "ExpiredTokenException: The security token included in the request is expired (request id {id})",
 		},
 		"no credentials": {
-			err:         &smithy.OperationError{ServiceID: "ConnectCases", OperationName: "UpdateCase", Err: &v4.SigningError{Err: fmt.Errorf("failed to retrieve credentials: %w", errors.New("no EC2 IMDS role found"))}},
+			creds:       noCreds,
+			noAnswer:    true,
 			wantReason:  casesv1alpha1.InvalidCredentialsReason,
 			wantRetry:   RetryStalled,
 			wantMessage: "No AWS credentials could be resolved: no EC2 IMDS role found",
 		},
 		"ThrottlingException after the SDK's attempts": {
-			err:           &retry.MaxAttemptsError{Attempt: 3, Err: sdkError(429, "r-7", &types.ThrottlingException{Message: aws.String("Rate exceeded")})},
-			wantReason:    casesv1alpha1.ThrottledReason,
-			wantRetry:     RetryBackoff,
-			wantMessage:   "ThrottlingException: Rate exceeded (request id r-7)",
-			wantRequestID: "r-7",
+			fault:       &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultThrottling, Count: 3},
+			wantReason:  casesv1alpha1.ThrottledReason,
+			wantRetry:   RetryBackoff,
+			wantMessage: "ThrottlingException: Injected fault: rate exceeded (request id {id})",
+		},
+		"429 with a code neither the model nor the SDK lists": {
+			fault:       &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultTooManyRequests, Count: 3},
+			wantReason:  casesv1alpha1.ThrottledReason,
+			wantRetry:   RetryBackoff,
+			wantMessage: "TooManyRequests: Injected fault: too many requests (request id {id})",
 		},
 		"InternalServerException with retryAfterSeconds": {
-			err:            sdkError(500, "r-8", &types.InternalServerException{Message: aws.String("internal error"), RetryAfterSeconds: aws.Int32(7)}),
+			fault:          &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultInternalServer, Count: 3, RetryAfterSeconds: 7},
 			wantReason:     casesv1alpha1.InternalServerErrorReason,
 			wantRetry:      RetryBackoff,
-			wantMessage:    "InternalServerException: internal error (request id r-8)",
-			wantRequestID:  "r-8",
+			wantMessage:    "InternalServerException: Injected fault: internal server error (request id {id})",
 			wantRetryAfter: 7 * time.Second,
 		},
-		"unmodelled server fault": {
-			err:           sdkError(503, "r-9", &smithy.GenericAPIError{Code: "ServiceUnavailable", Message: "try later", Fault: smithy.FaultServer}),
-			wantReason:    casesv1alpha1.InternalServerErrorReason,
-			wantRetry:     RetryBackoff,
-			wantMessage:   "ServiceUnavailable: try later (request id r-9)",
-			wantRequestID: "r-9",
+		"503 with a code the model does not list": {
+			fault:       &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultServiceUnavailable, Count: 3},
+			wantReason:  casesv1alpha1.InternalServerErrorReason,
+			wantRetry:   RetryBackoff,
+			wantMessage: "ServiceUnavailableException: Injected fault: service unavailable (request id {id})",
 		},
-		"unknown client fault": {
-			err:           sdkError(409, "r-10", &smithy.GenericAPIError{Code: "ConflictException", Message: "conflict", Fault: smithy.FaultClient}),
-			wantReason:    casesv1alpha1.UnexpectedErrorReason,
-			wantRetry:     RetryStalled,
-			wantMessage:   "ConflictException: conflict (request id r-10)",
-			wantRequestID: "r-10",
+		"503 with Retry-After": {
+			fault:          &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultServiceUnavailable, Count: 3, RetryAfterSeconds: 5},
+			wantReason:     casesv1alpha1.InternalServerErrorReason,
+			wantRetry:      RetryBackoff,
+			wantMessage:    "ServiceUnavailableException: Injected fault: service unavailable (request id {id})",
+			wantRetryAfter: 5 * time.Second,
+		},
+		"502 with an HTML page": {
+			fault:       &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultBadGateway, Count: 3},
+			wantReason:  casesv1alpha1.InternalServerErrorReason,
+			wantRetry:   RetryBackoff,
+			wantMessage: "Connect Cases answered HTTP 502 Bad Gateway with a body that is not an AWS error",
+		},
+		"504 with an empty body": {
+			fault:       &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultGatewayTimeout, Count: 3},
+			wantReason:  casesv1alpha1.InternalServerErrorReason,
+			wantRetry:   RetryBackoff,
+			wantMessage: "Connect Cases answered HTTP 504 Gateway Timeout without an error code",
+		},
+		"unknown client error": {
+			call: func(ctx context.Context, c *connectcases.Client) error {
+				_, err := c.CreateField(ctx, &connectcases.CreateFieldInput{DomainId: aws.String("domain-1"), Name: aws.String("Priority"), Type: types.FieldTypeText})
+				return err
+			},
+			operation:   "CreateField",
+			wantReason:  casesv1alpha1.UnexpectedErrorReason,
+			wantRetry:   RetryStalled,
+			wantMessage: "ConflictException: ",
+			wantPrefix:  true,
 		},
 		"connection reset": {
-			err:         &smithy.OperationError{ServiceID: "ConnectCases", OperationName: "UpdateCase", Err: fmt.Errorf("send request: %w", syscall.ECONNRESET)},
+			fault:       &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultConnectionReset, Count: 3},
+			noAnswer:    true,
 			wantReason:  casesv1alpha1.NetworkErrorReason,
 			wantRetry:   RetryBackoff,
-			wantMessage: "The call to Connect Cases got no answer: connection reset by peer",
+			wantMessage: "The call to Connect Cases got no answer: ",
+			wantPrefix:  true,
 		},
 		"timeout": {
-			err:         &smithy.OperationError{ServiceID: "ConnectCases", OperationName: "UpdateCase", Err: context.DeadlineExceeded},
+			fault:       &emulator.Fault{Operation: "UpdateCase", Kind: emulator.FaultLatency, Rate: 1, MinLatency: time.Hour},
+			timeout:     200 * time.Millisecond,
+			noAnswer:    true,
 			wantReason:  casesv1alpha1.NetworkErrorReason,
 			wantRetry:   RetryBackoff,
 			wantMessage: "The call to Connect Cases timed out",
@@ -139,13 +230,46 @@ func TestClassifyUpdateError(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			g := NewWithT(t)
-			got := ClassifyUpdateError(tc.err)
+			e := newOutcomeEnv(t)
+			if tc.fault != nil {
+				e.emu.SetFaults([]emulator.Fault{*tc.fault})
+			}
+			creds, call, operation := tc.creds, tc.call, tc.operation
+			if creds == nil {
+				creds = staticCreds(testAccessKey, testSecretKey)
+			}
+			if call == nil {
+				call = updateSummary
+			}
+			if operation == "" {
+				operation = "UpdateCase"
+			}
+			ctx := context.Background()
+			if tc.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
+				defer cancel()
+			}
+			err := call(ctx, e.client(tc.opts, creds))
+			g.Expect(err).To(HaveOccurred())
+
+			got := ClassifyUpdateError(err)
+			requestID := ""
+			if !tc.noAnswer {
+				requestID = e.lastRequestID(operation)
+			}
 			g.Expect(got.Reason).To(Equal(tc.wantReason))
 			g.Expect(got.Retry).To(Equal(tc.wantRetry))
-			g.Expect(got.Message).To(Equal(tc.wantMessage))
-			g.Expect(got.RequestID).To(Equal(tc.wantRequestID))
+			if tc.wantPrefix {
+				g.Expect(got.Message).To(HavePrefix(tc.wantMessage))
+			} else {
+				g.Expect(got.Message).To(Equal(strings.ReplaceAll(tc.wantMessage, "{id}", requestID)))
+			}
+			g.Expect(got.RequestID).To(Equal(requestID))
 			g.Expect(got.RetryAfter).To(Equal(tc.wantRetryAfter))
 			g.Expect(got.Stalled()).To(Equal(tc.wantRetry != RetryBackoff))
+			g.Expect(got.Reason == casesv1alpha1.ThrottledReason).To(Equal(cases.IsThrottle(err)),
+				"the classifier and the limiter's feedback share one definition of a throttle")
 		})
 	}
 }
