@@ -61,6 +61,14 @@ func Start() (*envtest.Environment, *rest.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return StartWith(assets)
+}
+
+// StartWith is Start with the control plane binaries of the given
+// directory, such as the one OldestAssets returns. The binaries' paths are
+// set one by one: envtest would otherwise prefer KUBEBUILDER_ASSETS to the
+// given directory.
+func StartWith(assets string) (*envtest.Environment, *rest.Config, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, nil, err
@@ -70,6 +78,9 @@ func Start() (*envtest.Environment, *rest.Config, error) {
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
+	env.ControlPlane.GetAPIServer().Path = filepath.Join(assets, "kube-apiserver")
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(assets, "etcd")}
+	env.ControlPlane.KubectlPath = filepath.Join(assets, "kubectl")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, nil, fmt.Errorf("failed to start the local control plane: %w", err)
