@@ -60,10 +60,16 @@ verify: manifests generate ## Regenerate, then fail when the tree differs from w
 controlplane: ## Build (once) the local kube-apiserver, etcd and kubectl.
 	@hack/controlplane.sh >/dev/null
 
+# The oldest supported Kubernetes version: the admission tests and a smoke
+# test also run on it (internal/testenv.OldestKubeVersion names it too).
+OLDEST_KUBE_VERSION ?= 1.32.13
+
 .PHONY: test
 test: vet lint ## Run every test: unit, emulator conformance, envtest and black-box.
 	@hack/verify-clean.sh --generated
-	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) -count=1 ./...
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh)" \
+	KUBEBUILDER_ASSETS_OLDEST="$$(KUBE_VERSION=$(OLDEST_KUBE_VERSION) hack/controlplane.sh)" \
+		go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) -count=1 ./...
 
 .PHONY: demo
 demo: ## Run the operator end to end on a local control plane and the emulator (DEMO_EXIT=1 to stop at once).

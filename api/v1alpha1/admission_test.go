@@ -11,37 +11,120 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/version"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/connectcases-operator/connectcases-operator/internal/testenv"
 )
 
-var k8sClient client.Client
+// server is an API server that every admission test runs against.
+type server struct {
+	// version is the server's version, such as v1.32.13: it names the
+	// subtests.
+	version string
+	client  client.Client
+}
+
+// servers are the oldest supported API server and the newest, in that
+// order.
+var servers []server
 
 const namespace = "admission"
 
+// TestMain starts the oldest supported control plane (testenv.OldestAssets)
+// and the newest (testenv.Assets), each with the CRD, so that every case
+// runs on both: a rule that an older server cannot compile fails the CRD's
+// installation there.
 func TestMain(m *testing.M) {
-	env, cfg, err := testenv.Start()
+	code, err := run(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := func() int {
-		defer func() { _ = env.Stop() }()
-		k8sClient, err = client.New(cfg, client.Options{})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
-		if err := k8sClient.Create(context.Background(), ns); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return m.Run()
-	}()
 	os.Exit(code)
+}
+
+// run starts the servers, runs the tests and stops the servers.
+func run(m *testing.M) (int, error) {
+	oldest, err := testenv.OldestAssets()
+	if err != nil {
+		return 0, err
+	}
+	newest, err := testenv.Assets()
+	if err != nil {
+		return 0, err
+	}
+	for _, assets := range []string{oldest, newest} {
+		env, cfg, err := testenv.StartWith(assets)
+		if err != nil {
+			return 0, fmt.Errorf("control plane of %s: %w", assets, err)
+		}
+		defer func() { _ = env.Stop() }()
+		s, err := connect(cfg)
+		if err != nil {
+			return 0, fmt.Errorf("control plane of %s: %w", assets, err)
+		}
+		servers = append(servers, s)
+	}
+	if err := checkVersions(servers[0].version, servers[1].version); err != nil {
+		return 0, err
+	}
+	return m.Run(), nil
+}
+
+// connect reads the server's version and creates the test namespace.
+func connect(cfg *rest.Config) (server, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return server{}, err
+	}
+	info, err := dc.ServerVersion()
+	if err != nil {
+		return server{}, fmt.Errorf("failed to read the server version: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return server{}, err
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
+	if err := c.Create(context.Background(), ns); err != nil {
+		return server{}, fmt.Errorf("failed to create namespace %q: %w", namespace, err)
+	}
+	return server{version: info.GitVersion, client: c}, nil
+}
+
+// checkVersions fails when the oldest server is not of the oldest supported
+// minor version, or the newest is not newer: the suite would then test less
+// than it claims.
+func checkVersions(oldest, newest string) error {
+	want := version.MustParseGeneric(testenv.OldestKubeVersion)
+	o, err := version.ParseGeneric(oldest)
+	if err != nil {
+		return fmt.Errorf("oldest API server version %q: %w", oldest, err)
+	}
+	n, err := version.ParseGeneric(newest)
+	if err != nil {
+		return fmt.Errorf("newest API server version %q: %w", newest, err)
+	}
+	if o.Major() != want.Major() || o.Minor() != want.Minor() {
+		return fmt.Errorf("the oldest API server is %s, want %d.%d (check %s)", oldest, want.Major(), want.Minor(), testenv.OldestAssetsEnv)
+	}
+	if !o.LessThan(n) {
+		return fmt.Errorf("the newest API server (%s) is not newer than the oldest (%s): check KUBEBUILDER_ASSETS", newest, oldest)
+	}
+	return nil
+}
+
+// onEachServer runs test once per server, as a subtest named by the
+// server's version.
+func onEachServer(t *testing.T, test func(t *testing.T, c client.Client)) {
+	t.Helper()
+	for _, s := range servers {
+		t.Run(s.version, func(t *testing.T) { test(t, s.client) })
+	}
 }
 
 // manifest parses a CaseFieldUpdate manifest for the admission namespace.
@@ -77,12 +160,18 @@ func objectName(prefix, name string) string {
 	return b.String()
 }
 
-// repeated returns a YAML list of n fields with distinct ids.
+// repeated returns a YAML list of n fields with distinct ids of idLen
+// characters.
 func repeated(n int, idLen int) string {
+	return numbered("id", 0, n, idLen)
+}
+
+// numbered returns a YAML list of n fields whose key (id or name) is the
+// number from, from+1, ... padded with zeros to size characters.
+func numbered(key string, from, n, size int) string {
 	var b strings.Builder
-	for i := range n {
-		id := fmt.Sprintf("%0*d", idLen, i)
-		fmt.Fprintf(&b, "- id: %q\n  value: {booleanValue: true}\n", id)
+	for i := from; i < from+n; i++ {
+		fmt.Fprintf(&b, "- %s: %q\n  value: {booleanValue: true}\n", key, fmt.Sprintf("%0*d", size, i))
 	}
 	return b.String()
 }
@@ -139,6 +228,18 @@ func TestAdmissionRejectsMalformedObjects(t *testing.T) {
 		},
 		"duplicate field name": {
 			spec:    "domainId: d\ncaseId: c\nfields:\n- {name: Priority, value: {stringValue: high}}\n- {name: Priority, value: {stringValue: low}}",
+			message: `each field name may appear only once in fields`,
+		},
+		"the same field twice": {
+			spec:    "domainId: d\ncaseId: c\nfields:\n- {id: a, value: {booleanValue: true}}\n- {id: b, value: {booleanValue: true}}\n- {id: a, value: {booleanValue: true}}",
+			message: `each field id may appear only once in fields`,
+		},
+		"first and last of 220 longest ids alike": {
+			spec:    "domainId: d\ncaseId: c\nfields:\n" + numbered("id", 0, 219, 500) + numbered("id", 0, 1, 500),
+			message: `each field id may appear only once in fields`,
+		},
+		"first and last of 220 longest names alike": {
+			spec:    "domainId: d\ncaseId: c\nfields:\n" + numbered("name", 0, 219, 100) + numbered("name", 0, 1, 100),
 			message: `each field name may appear only once in fields`,
 		},
 		"field name too long": {
@@ -214,15 +315,17 @@ func TestAdmissionRejectsMalformedObjects(t *testing.T) {
 			message: `spec.performedBy.userArn: Too long: may not be more than 500 bytes`,
 		},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			g := NewWithT(t)
-			obj := manifest(t, objectName("bad", name), tc.spec)
-			err := k8sClient.Create(context.Background(), obj, client.FieldValidation("Strict"))
-			g.Expect(err).To(HaveOccurred(), "the API server accepted a malformed object")
-			g.Expect(err.Error()).To(ContainSubstring(tc.message))
-		})
-	}
+	onEachServer(t, func(t *testing.T, c client.Client) {
+		for name, tc := range tests {
+			t.Run(name, func(t *testing.T) {
+				g := NewWithT(t)
+				obj := manifest(t, objectName("bad", name), tc.spec)
+				err := c.Create(context.Background(), obj, client.FieldValidation("Strict"))
+				g.Expect(err).To(HaveOccurred(), "the API server accepted a malformed object")
+				g.Expect(err.Error()).To(ContainSubstring(tc.message))
+			})
+		}
+	})
 }
 
 func TestAdmissionAcceptsValidObjects(t *testing.T) {
@@ -237,18 +340,25 @@ fields:
 - {id: summary, value: {stringValue: ""}}
 - {id: due, value: {emptyValue: {}}}
 - {id: owner, value: {userArnValue: "arn:aws:connect:us-east-1:123456789012:instance/i/agent/a"}}`,
-		"220 fields of the longest ids": "domainId: d\ncaseId: c\nfields:\n" + repeated(220, 500),
-		"performedBy user":              "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nperformedBy: {userArn: arn:aws:connect:us-east-1:1:instance/i/agent/a}",
-		"performedBy custom entity":     "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nperformedBy: {customEntity: 'GitOps pipeline: team-a/prod'}",
-		"longest ids and string":        "domainId: " + strings.Repeat("d", 500) + "\ncaseId: " + strings.Repeat("c", 500) + "\nfields: [{id: a, value: {stringValue: " + strings.Repeat("s", 4100) + "}}]",
+		// The uniqueness rules' runtime cost grows with the square of the
+		// number of fields: the largest object must stay within budget.
+		"220 fields of the longest ids":         "domainId: d\ncaseId: c\nfields:\n" + repeated(220, 500),
+		"220 fields of the longest names":       "domainId: d\ncaseId: c\nfields:\n" + numbered("name", 0, 220, 100),
+		"110 longest ids and 110 longest names": "domainId: d\ncaseId: c\nfields:\n" + numbered("id", 0, 110, 500) + numbered("name", 110, 110, 100),
+		"an id that is another field's name":    "domainId: d\ncaseId: c\nfields:\n- {id: Priority, value: {stringValue: high}}\n- {name: Priority, value: {stringValue: low}}",
+		"performedBy user":                      "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nperformedBy: {userArn: arn:aws:connect:us-east-1:1:instance/i/agent/a}",
+		"performedBy custom entity":             "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nperformedBy: {customEntity: 'GitOps pipeline: team-a/prod'}",
+		"longest ids and string":                "domainId: " + strings.Repeat("d", 500) + "\ncaseId: " + strings.Repeat("c", 500) + "\nfields: [{id: a, value: {stringValue: " + strings.Repeat("s", 4100) + "}}]",
 	}
-	for name, spec := range tests {
-		t.Run(name, func(t *testing.T) {
-			g := NewWithT(t)
-			obj := manifest(t, objectName("ok", name), spec)
-			g.Expect(k8sClient.Create(context.Background(), obj, client.FieldValidation("Strict"))).To(Succeed())
-		})
-	}
+	onEachServer(t, func(t *testing.T, c client.Client) {
+		for name, spec := range tests {
+			t.Run(name, func(t *testing.T) {
+				g := NewWithT(t)
+				obj := manifest(t, objectName("ok", name), spec)
+				g.Expect(c.Create(context.Background(), obj, client.FieldValidation("Strict"))).To(Succeed())
+			})
+		}
+	})
 }
 
 func TestDomainAndCaseAreImmutable(t *testing.T) {
@@ -259,22 +369,24 @@ func TestDomainAndCaseAreImmutable(t *testing.T) {
 		"domainId": {path: "domainId", message: "domainId is immutable"},
 		"caseId":   {path: "caseId", message: "caseId is immutable"},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			g := NewWithT(t)
-			ctx := context.Background()
-			obj := manifest(t, "immutable-"+strings.ToLower(name), "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]")
-			g.Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+	onEachServer(t, func(t *testing.T, c client.Client) {
+		for name, tc := range tests {
+			t.Run(name, func(t *testing.T) {
+				g := NewWithT(t)
+				ctx := context.Background()
+				obj := manifest(t, "immutable-"+strings.ToLower(name), "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]")
+				g.Expect(c.Create(ctx, obj)).To(Succeed())
 
-			// Changing the fields is allowed.
-			g.Expect(unstructured.SetNestedSlice(obj.Object, []any{map[string]any{"id": "a", "value": map[string]any{"booleanValue": false}}}, "spec", "fields")).To(Succeed())
-			g.Expect(k8sClient.Update(ctx, obj)).To(Succeed())
-			g.Expect(obj.GetGeneration()).To(Equal(int64(2)))
+				// Changing the fields is allowed.
+				g.Expect(unstructured.SetNestedSlice(obj.Object, []any{map[string]any{"id": "a", "value": map[string]any{"booleanValue": false}}}, "spec", "fields")).To(Succeed())
+				g.Expect(c.Update(ctx, obj)).To(Succeed())
+				g.Expect(obj.GetGeneration()).To(Equal(int64(2)))
 
-			g.Expect(unstructured.SetNestedField(obj.Object, "other", "spec", tc.path)).To(Succeed())
-			err := k8sClient.Update(ctx, obj)
-			g.Expect(err).To(HaveOccurred())
-			g.Expect(err.Error()).To(ContainSubstring(tc.message))
-		})
-	}
+				g.Expect(unstructured.SetNestedField(obj.Object, "other", "spec", tc.path)).To(Succeed())
+				err := c.Update(ctx, obj)
+				g.Expect(err).To(HaveOccurred())
+				g.Expect(err.Error()).To(ContainSubstring(tc.message))
+			})
+		}
+	})
 }

@@ -24,6 +24,14 @@ type CaseFieldUpdateSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="caseId is immutable: create another CaseFieldUpdate to update another case"
 	CaseID string `json:"caseId"`
 
+	// The uniqueness rules of fields compile with the CEL libraries of
+	// Kubernetes 1.31, which a 1.32 API server (the oldest supported) checks
+	// new rules with: no distinct(), no two-variable comprehensions. They test
+	// "g.id in [f.id]" rather than "g.id == f.id" because CEL charges a string
+	// comparison by the strings' length but a one-element list's containment
+	// at a flat rate: the 220 x 220 comparisons of the longest ids would
+	// exceed the per-rule runtime budget otherwise.
+
 	// fields lists the fields to set and their values: 1 to 220 items (the
 	// UpdateCase limit), each field at most once, by id or by name. Fields
 	// not listed keep the value they have on the case.
@@ -31,8 +39,8 @@ type CaseFieldUpdateSpec struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=220
-	// +kubebuilder:validation:XValidation:rule="self.filter(f, has(f.id)).map(f, f.id).distinct().size() == self.filter(f, has(f.id)).size()",message="each field id may appear only once in fields"
-	// +kubebuilder:validation:XValidation:rule="self.filter(f, has(f.name)).map(f, f.name).distinct().size() == self.filter(f, has(f.name)).size()",message="each field name may appear only once in fields"
+	// +kubebuilder:validation:XValidation:rule="self.all(f, !has(f.id) || self.exists_one(g, has(g.id) && g.id in [f.id]))",message="each field id may appear only once in fields"
+	// +kubebuilder:validation:XValidation:rule="self.all(f, !has(f.name) || self.exists_one(g, has(g.name) && g.name in [f.name]))",message="each field name may appear only once in fields"
 	Fields []CaseField `json:"fields"`
 
 	// performedBy names the entity recorded in the case's audit history as
