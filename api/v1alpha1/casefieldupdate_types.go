@@ -220,9 +220,14 @@ type CaseFieldUpdateStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions are Ready, Reconciling and Stalled, following the kstatus
-	// conventions. Ready's reason tells the outcome of the last UpdateCase
-	// call: Applied, ValidationError, ResourceNotFound, AccessDenied,
-	// InvalidCredentials, Throttled, InternalServerError or NetworkError.
+	// conventions. Ready's reason tells the outcome of the last attempt:
+	// Applied; ValidationError (the service or a check before the call
+	// rejected the spec); ResourceNotFound, AccessDenied, InvalidCredentials,
+	// Throttled, InternalServerError, NetworkError or UnexpectedError (the
+	// service's answer, or the lack of one); FieldConflict (another object
+	// sets one of the same fields to another value); ReferenceNotFound (a
+	// Secret or ConfigMap of valueFrom, or its key, is missing); Paused (the
+	// paused annotation stops every AWS call).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
