@@ -304,7 +304,7 @@ func (h *harness) managerLogger() logr.Logger {
 // withCatalog turns the field catalog on for a reconciler, as the manager
 // does unless --skip-field-checks.
 func (h *harness) withCatalog(r *CaseFieldUpdateReconciler) {
-	r.Catalog = cases.NewCatalog(h.cases, nil, time.Minute, DefaultMaxLimiterWait)
+	r.Catalog = cases.NewCatalog(h.cases, nil, time.Minute, DefaultMaxLimiterWait, cases.WithCallTimeout(r.CallTimeout))
 }
 
 // newObject returns a CaseFieldUpdate of the harness (labelled for its
