@@ -77,12 +77,17 @@
 // a burst of 2, GetCase 4 with a burst of 10, every other operation 10 and
 // 10, unless configured; an empty bucket is a 429 ThrottlingException.
 // Faults (see Fault) are counted or drawn from a random stream seeded by
-// Options.RandomSeed: InternalServerException (with Retry-After when
-// RetryAfterSeconds is set), ThrottlingException, ConnectionReset (the
-// connection is closed with a TCP reset and no response) and Latency. An
-// injected failure never changes the store.
+// Options.RandomSeed, for every call of an operation or of one domain:
+// InternalServerException, ThrottlingException, ConnectionReset (the
+// connection is closed with a TCP reset and no response), Latency, and the
+// answers of the AWS front end or a proxy that the model does not list
+// (ServiceUnavailable, a 503 with an unmodelled code; TooManyRequests, a 429
+// with a code no list holds; BadGateway, a 502 HTML page; GatewayTimeout, a
+// 504 with an empty body; ExpiredToken). Answers carry Retry-After when
+// RetryAfterSeconds is set. An injected failure never changes the store.
 //
-// Every response carries x-amzn-RequestId. Errors carry X-Amzn-ErrorType
+// Every response of the service carries x-amzn-RequestId (a proxy's answer
+// does not). Errors carry X-Amzn-ErrorType
 // with the code and a JSON body with message and the error shape's other
 // members, so the SDK returns its typed errors (*types.ValidationException,
 // *types.ResourceNotFoundException and so on) or, for the authentication
@@ -94,7 +99,8 @@
 //
 //	GET  /_emulator/healthz                      {"status":"ok"}
 //	GET  /_emulator/state                        domains, fields, options, templates, cases and values
-//	GET  /_emulator/calls                        counts per operation and outcome, and the last 1000 calls
+//	GET  /_emulator/calls                        counts per operation and outcome, the last 1000 calls,
+//	                                             and the requests in flight
 //	GET  /_emulator/faults                       the faults in force (counted ones show what remains)
 //	PUT  /_emulator/faults                       a JSON list of faults that replaces them
 //	GET  /_emulator/quotas                       the quota of every operation
