@@ -121,7 +121,7 @@ build-installer: manifests ## Write dist/install.yaml: the CRD, RBAC and the man
 ##@ Packaging
 
 .PHONY: helm-sync
-helm-sync: manifests ## Copy the generated CRD, the RBAC rules and the Argo CD health check into the Helm chart.
+helm-sync: manifests ## Copy the generated CRD, the RBAC rules and the Argo CD health check and actions into the Helm chart.
 
 .PHONY: helm-sync-files
 helm-sync-files:
@@ -129,7 +129,13 @@ helm-sync-files:
 	cp config/crd/bases/*.yaml charts/connectcases-operator/files/crds/
 	cp config/rbac/role.yaml config/rbac/leader_election_role.yaml charts/connectcases-operator/files/rbac/
 	cp config/rbac/value-from/role.yaml charts/connectcases-operator/files/rbac/value_from_role.yaml
-	cp config/argocd/resource_customizations/cases.connectcases.dev/CaseFieldUpdate/health.lua charts/connectcases-operator/files/argocd/
+	rm -rf charts/connectcases-operator/files/argocd
+	mkdir -p charts/connectcases-operator/files/argocd
+	cd config/argocd/resource_customizations/cases.connectcases.dev/CaseFieldUpdate && \
+		for f in health.lua $$(find actions -name '*.lua' | sort); do \
+			mkdir -p "$(CURDIR)/charts/connectcases-operator/files/argocd/$$(dirname "$$f")" && \
+			cp "$$f" "$(CURDIR)/charts/connectcases-operator/files/argocd/$$f"; \
+		done
 
 .PHONY: helm-lint
 helm-lint: ## Lint the Helm chart with its default values and with every option on.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	lua "github.com/yuin/gopher-lua"
@@ -148,66 +149,19 @@ func TestHealthOfLiveObjects(t *testing.T) {
 	}
 }
 
-// runHealthLua runs health.lua on obj in a Lua VM set up like Argo CD's:
-// only the base, table, string and math libraries, obj as a global, and
-// the returned table read as {status, message}.
+// runHealthLua runs health.lua on obj in a Lua VM set up like Argo CD's
+// (argoLua), and reads the returned table as {status, message}.
 func runHealthLua(t *testing.T, obj map[string]interface{}) luaHealth {
 	t.Helper()
 	script, err := os.ReadFile(filepath.Join(repoRoot, healthLuaPath))
 	if err != nil {
 		t.Fatal(err)
 	}
-	L := lua.NewState(lua.Options{SkipOpenLibs: true})
-	defer L.Close()
-	for _, lib := range []struct {
-		name string
-		fn   lua.LGFunction
-	}{{lua.LoadLibName, lua.OpenPackage}, {lua.BaseLibName, lua.OpenBase}, {lua.TabLibName, lua.OpenTable},
-		{lua.StringLibName, lua.OpenString}, {lua.MathLibName, lua.OpenMath}} {
-		if err := L.CallByParam(lua.P{Fn: L.NewFunction(lib.fn), NRet: 0, Protect: true}, lua.LString(lib.name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	L.SetGlobal("obj", toLua(L, obj))
-	if err := L.DoString(string(script)); err != nil {
-		t.Fatalf("health.lua failed: %v", err)
-	}
-	ret, ok := L.Get(-1).(*lua.LTable)
+	ret, ok := argoLua{now: time.Now()}.run(t, "health.lua", string(script), obj).(*lua.LTable)
 	if !ok {
-		t.Fatalf("health.lua returned %s, not a table", L.Get(-1).Type())
+		t.Fatalf("health.lua did not return a table")
 	}
 	return luaHealth{Status: lua.LVAsString(ret.RawGetString("status")), Message: lua.LVAsString(ret.RawGetString("message"))}
-}
-
-// toLua converts a decoded JSON value to a Lua value, as Argo CD passes
-// the object: maps and lists become tables, lists 1-based.
-func toLua(L *lua.LState, v interface{}) lua.LValue {
-	switch v := v.(type) {
-	case map[string]interface{}:
-		t := L.NewTable()
-		for k, e := range v {
-			t.RawSetString(k, toLua(L, e))
-		}
-		return t
-	case []interface{}:
-		t := L.NewTable()
-		for _, e := range v {
-			t.Append(toLua(L, e))
-		}
-		return t
-	case string:
-		return lua.LString(v)
-	case bool:
-		return lua.LBool(v)
-	case int64:
-		return lua.LNumber(v)
-	case float64:
-		return lua.LNumber(v)
-	case nil:
-		return lua.LNil
-	default:
-		panic("unexpected JSON value")
-	}
 }
 
 // getUnstructured reads obj from the API server as unstructured, as Argo

@@ -91,14 +91,36 @@ func TestHelmLint(t *testing.T) {
 }
 
 // TestChartFilesMatchConfig fails when the chart's copies of the CRD, the
-// RBAC rules and the Argo CD health check drift from config/: run
+// RBAC rules and the Argo CD health check and actions drift from config/,
+// or when the chart holds a script config/ no longer has: run
 // make helm-sync.
 func TestChartFilesMatchConfig(t *testing.T) {
 	pairs := map[string]string{
 		"config/rbac/role.yaml":                 chartDir + "/files/rbac/role.yaml",
 		"config/rbac/leader_election_role.yaml": chartDir + "/files/rbac/leader_election_role.yaml",
 		"config/rbac/value-from/role.yaml":      chartDir + "/files/rbac/value_from_role.yaml",
-		healthLuaPath:                           chartDir + "/files/argocd/health.lua",
+	}
+	var scripts, copiedScripts []string
+	for dir, list := range map[string]*[]string{healthDir: &scripts, chartDir + "/files/argocd": &copiedScripts} {
+		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && filepath.Ext(path) == ".lua" {
+				rel, _ := filepath.Rel(filepath.Join(repoRoot, dir), path)
+				*list = append(*list, rel)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(scripts) < 1+len(actionNames)+1 {
+		t.Fatalf("config/argocd holds %d Lua scripts: %v", len(scripts), scripts)
+	}
+	if len(copiedScripts) != len(scripts) {
+		t.Errorf("the chart holds %d Argo CD scripts, config/argocd %d: run make helm-sync", len(copiedScripts), len(scripts))
+	}
+	for _, s := range scripts {
+		pairs[filepath.Join(healthDir, s)] = filepath.Join(chartDir, "files", "argocd", s)
 	}
 	crds, err := filepath.Glob(filepath.Join(repoRoot, "config", "crd", "bases", "*.yaml"))
 	if err != nil || len(crds) == 0 {
