@@ -62,6 +62,10 @@ principals:
   secretAccessKey: test-secret-access-key
   actions: ["*"]
   domains: ["domain-1"]
+- accessKeyId: AKIDNOGETCASE
+  secretAccessKey: no-getcase-secret-access-key
+  actions: ["cases:UpdateCase", "cases:ListFields", "cases:BatchGetField", "cases:ListFieldOptions"]
+  domains: ["domain-1"]
 domains:
 - id: domain-1
   name: Test domain
