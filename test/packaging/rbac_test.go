@@ -102,11 +102,16 @@ func TestRBACIsSufficientAndMinimal(t *testing.T) {
 	g.Expect(rec.forbidden()).To(BeEmpty(), "no request of the manager may be refused")
 }
 
-// fallbackGrants are grants the manager needs on a path this API server
-// does not take: client-go's informers list with a streaming watch
-// (WatchListClient) and fall back to a plain list on API servers that do
-// not serve streaming lists.
-var fallbackGrants = []string{"cases.connectcases.dev/casefieldupdates:list"}
+// fallbackGrants are grants the manager needs on a path this test does not
+// take:
+//   - client-go's informers list with a streaming watch (WatchListClient)
+//     and fall back to a plain list on API servers that do not serve
+//     streaming lists;
+//   - the events recorder patches an Event into a series when the same
+//     Event (same object and resourceVersion, reason and note) is recorded
+//     again, as when two reconciles end alike without a status change in
+//     between; without the grant that repeat is refused and lost.
+var fallbackGrants = []string{"cases.connectcases.dev/casefieldupdates:list", "events.k8s.io/events:patch"}
 
 // withFallbacks adds fallbackGrants to a set of used grants.
 func withFallbacks(used []string) []string {
