@@ -16,6 +16,8 @@ type Seed struct {
 	Principals []Principal `json:"principals,omitempty"`
 	// Domains are the Cases domains and what they hold.
 	Domains []SeedDomain `json:"domains,omitempty"`
+	// Accounts are AWS accounts with IAM users and roles, for STS.
+	Accounts []SeedAccount `json:"accounts,omitempty"`
 }
 
 // SeedDomain is a domain of the seed.
@@ -113,6 +115,9 @@ func ParseSeed(data []byte) (*Seed, error) {
 // that fit their fields, and required fields present on every case.
 func (s *Seed) Validate() error {
 	if _, err := indexPrincipals(s.Principals); err != nil {
+		return err
+	}
+	if _, err := newIAM(s); err != nil {
 		return err
 	}
 	_, err := buildStore(s, "us-east-1", DefaultAccountID, time.Unix(0, 0))

@@ -57,6 +57,7 @@ type Server struct {
 	log        *slog.Logger
 	model      *serviceModel
 	principals map[string]Principal
+	iam        *iamState
 	seed       *Seed
 	store      *store
 	quotas     *quotaSet
@@ -140,6 +141,9 @@ func New(opts Options) (*Server, error) {
 	if s.principals, err = indexPrincipals(principals); err != nil {
 		return nil, err
 	}
+	if s.iam, err = newIAM(opts.Seed); err != nil {
+		return nil, err
+	}
 	if s.quotas, err = newQuotaSet(opts.Quotas); err != nil {
 		return nil, err
 	}
@@ -183,6 +187,10 @@ func muxPath(uri string) string {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isSTSRequest(r) {
+		s.serveSTS(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -230,7 +238,7 @@ func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, op *mode
 	if done := s.injectFaults(w, r, &rec); done {
 		return
 	}
-	if !s.quotas.allow(principal.AccessKeyID, op.name, s.now()) {
+	if !s.quotas.allow(s.quotaKey(principal), op.name, s.now()) {
 		s.finish(w, &rec, throttled("Rate exceeded"), nil)
 		return
 	}

@@ -92,9 +92,9 @@ func (s *Server) authenticate(r *http.Request, body []byte) (Principal, string, 
 	if aerr != nil {
 		return Principal{}, "", aerr
 	}
-	p, ok := s.principals[auth.accessKeyID]
-	if !ok {
-		return Principal{}, auth.accessKeyID, authError(CodeUnrecognizedClient, msgUnrecognized)
+	p, aerr := s.principalFor(r, auth.accessKeyID)
+	if aerr != nil {
+		return Principal{}, auth.accessKeyID, aerr
 	}
 	if aerr := s.checkScope(r, auth); aerr != nil {
 		return Principal{}, auth.accessKeyID, aerr
