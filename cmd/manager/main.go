@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime/debug"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -27,21 +26,20 @@ import (
 )
 
 func main() {
-	// The manager's heap is mostly its informer cache, which lives as long as
-	// the process: collecting at 40% heap growth instead of Go's default 100%
-	// keeps the peak near the cache's size, for a little more GC work. GOGC
-	// (and GOMEMLIMIT) in the environment still decide when set.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(40)
+	// Go's default GOGC, with a soft memory limit under the container's
+	// (memory.go): the collector works harder only near the limit.
+	memory, err := applyMemoryLimit()
+	if err == nil {
+		err = run(ctrl.SetupSignalHandler(), os.Args[1:], memory)
 	}
-	if err := run(ctrl.SetupSignalHandler(), os.Args[1:]); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
 	}
 }
 
 // run starts the manager and blocks until ctx is done.
-func run(ctx context.Context, args []string) error {
+func run(ctx context.Context, args []string, memory memorySettings) error {
 	o, err := parseFlags(args)
 	if err != nil {
 		return err
@@ -94,7 +92,7 @@ func run(ctx context.Context, args []string) error {
 
 	casesClient := cases.NewClient(awsCfg)
 	r := &controllers.CaseFieldUpdateReconciler{
-		Client:               mgr.GetClient(),
+		Client:               reconcilerClient(mgr.GetClient(), o.requeueOnFailure),
 		Cases:                casesClient,
 		Recorder:             mgr.GetEventRecorder("connectcases-operator"),
 		CallTimeout:          o.awsCallTimeout,
@@ -123,9 +121,10 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	log.Info("Starting the manager", "version", version, "region", awsCfg.Region, "maxConcurrentReconciles", o.maxConcurrentReconciles,
-		"clientRateLimit", o.awsClientRateLimit, "limits", cases.FormatLimits(o.awsLimits), "retryMode", o.awsRetryMode,
+		"clientRateLimit", o.awsClientRateLimit, "limits", cases.FormatLimits(o.awsLimits), "retryMode", o.awsRetryMode, "requeueOnFailure", o.requeueOnFailure,
 		"watchNamespaces", o.watchNamespaces, "labelSelector", fmt.Sprint(o.labelSelector),
-		"fieldChecks", !o.skipFieldChecks, "valueFrom", o.enableValueFrom)
+		"fieldChecks", !o.skipFieldChecks, "valueFrom", o.enableValueFrom,
+		"memoryLimit", memory.Limit, "memoryLimitSource", memory.Source)
 	return mgr.Start(ctx)
 }
 
