@@ -119,6 +119,8 @@ type managerOptions struct {
 	setup func(mgr manager.Manager)
 	// logger is the manager's logger; the suite's when nil.
 	logger *logr.Logger
+	// now is the reconciler's clock; time.Now when nil.
+	now func() time.Time
 }
 
 // startManager runs a manager with the CaseFieldUpdate reconciler for the
@@ -159,6 +161,7 @@ func (w *world) startManager(o managerOptions) manager.Manager {
 		CallTimeout:          30 * time.Second,
 		StalledRetryInterval: time.Minute,
 		MaxBackoff:           2 * time.Second,
+		Now:                  o.now,
 	}
 	g.Expect(r.SetupWithManager(mgr, 2)).To(Succeed())
 	if o.setup != nil {
