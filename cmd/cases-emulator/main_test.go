@@ -263,7 +263,9 @@ func TestRunStopsWithinASecondOfTheSignal(t *testing.T) {
 
 	begin := time.Now()
 	g.Expect(stop()).To(Succeed())
-	g.Expect(time.Since(begin)).To(BeNumerically("<", time.Second), "an unused connection does not hold the shutdown")
+	took := time.Since(begin)
+	t.Logf("Stopped %s after the signal with an unused connection open", took)
+	g.Expect(took).To(BeNumerically("<", time.Second), "an unused connection does not hold the shutdown")
 }
 
 func TestRunFinishesRequestsInFlightOnShutdown(t *testing.T) {

@@ -79,7 +79,9 @@ func TestRetryAfter(t *testing.T) {
 			calls := e.calls("GetDomain")
 			g.Expect(calls).To(HaveLen(tc.wantCalls))
 			for i := 1; i < len(calls); i++ {
-				g.Expect(calls[i].Time.Sub(calls[i-1].Time)).To(BeNumerically(">=", tc.minGap), "attempt %d came too soon", i+1)
+				gap := calls[i].Time.Sub(calls[i-1].Time)
+				t.Logf("Attempt %d came %s after attempt %d", i+1, gap, i)
+				g.Expect(gap).To(BeNumerically(">=", tc.minGap), "attempt %d came too soon", i+1)
 			}
 		})
 	}
