@@ -12,6 +12,10 @@ HELM_VERSION ?= v3.22.0
 # defaults to an old one.
 KUBE_VERSION ?= 1.37.2
 HELM ?= $(shell hack/tool.sh helm.sh/helm/v3/cmd/helm $(HELM_VERSION))
+# Helm 4, cached apart from Helm 3 (hack/tool.sh keys by name and version):
+# the chart is linted with both.
+HELM4_VERSION ?= v4.3.1
+HELM4 ?= $(shell hack/tool.sh helm.sh/helm/v4/cmd/helm $(HELM4_VERSION))
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(shell hack/tool.sh github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION))
 
@@ -138,9 +142,12 @@ helm-sync-files:
 		done
 
 .PHONY: helm-lint
-helm-lint: ## Lint the Helm chart with its default values and with every option on.
+helm-lint: ## Lint the Helm chart with Helm 3 and Helm 4, with its default values and with every option on.
 	$(HELM) lint --strict charts/connectcases-operator
 	$(HELM) lint --strict charts/connectcases-operator -f test/packaging/testdata/values-all.yaml
+	$(HELM4) lint --strict charts/connectcases-operator
+	$(HELM4) lint --strict charts/connectcases-operator -f test/packaging/testdata/values-all.yaml
+	$(HELM4) lint --strict examples/helm-case-updates
 
 .PHONY: helm-template
 helm-template: ## Render the Helm chart with its default values.

@@ -44,8 +44,7 @@ const (
 	FaultExpiredToken = "ExpiredToken"
 )
 
-// FaultKinds returns the fault kinds, in the order the documentation lists
-// them.
+// FaultKinds returns every fault kind, the answering ones first.
 func FaultKinds() []string {
 	return []string{FaultInternalServer, FaultThrottling, FaultConnectionReset, FaultLatency, FaultServiceUnavailable,
 		FaultBadGateway, FaultGatewayTimeout, FaultTooManyRequests, FaultExpiredToken}

@@ -25,11 +25,14 @@ import (
 	"github.com/connectcases-operator/connectcases-operator/internal/testenv"
 )
 
-// Pinned tools.
+// Pinned tools: Helm 3 and Helm 4, and the Kubernetes version charts are
+// rendered for.
 const (
-	helmModule  = "helm.sh/helm/v3/cmd/helm"
-	helmVersion = "v3.22.0"
-	kubeVersion = "1.37.2"
+	helmModule   = "helm.sh/helm/v3/cmd/helm"
+	helmVersion  = "v3.22.0"
+	helm4Module  = "helm.sh/helm/v4/cmd/helm"
+	helm4Version = "v4.3.1"
+	kubeVersion  = "1.37.2"
 )
 
 // The suite's control plane, client and paths.
@@ -39,6 +42,9 @@ var (
 	scheme     = runtime.NewScheme()
 	repoRoot   string
 	assetsDir  string
+	// kubeconfig is an admin kubeconfig file of the control plane, for the
+	// helm binaries.
+	kubeconfig string
 )
 
 // Credentials of the emulator's principal in the tests that run the
@@ -86,6 +92,16 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	dir, err := os.MkdirTemp("", "packaging-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if kubeconfig, err = writeKubeconfig(env, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
 }
 
@@ -109,26 +125,59 @@ func run(t *testing.T, name string, args ...string) []byte {
 	return stdout.Bytes()
 }
 
-var (
-	helmOnce sync.Once
-	helmPath string
-	helmErr  error
-)
+// writeKubeconfig writes an admin kubeconfig of env into dir.
+func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
+	user, err := env.AddUser(envtest.User{Name: "packaging-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("failed to add the admin user: %w", err)
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("failed to write the kubeconfig: %w", err)
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	return path, os.WriteFile(path, data, 0o600)
+}
 
-// helm returns the path of the pinned helm binary, built once by
-// hack/tool.sh from the Go module proxy.
-func helm(t *testing.T) string {
+// pinnedTool is a tool that hack/tool.sh builds once from the Go module
+// proxy, looked up once per test process.
+type pinnedTool struct {
+	module, version string
+	once            sync.Once
+	path            string
+	err             error
+}
+
+// get returns the path of the tool's binary.
+func (p *pinnedTool) get(t *testing.T) string {
 	t.Helper()
-	helmOnce.Do(func() {
-		cmd := exec.Command("bash", filepath.Join(repoRoot, "hack", "tool.sh"), helmModule, helmVersion)
+	p.once.Do(func() {
+		cmd := exec.Command("bash", filepath.Join(repoRoot, "hack", "tool.sh"), p.module, p.version)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
-		helmPath, helmErr = strings.TrimSpace(string(out)), err
+		p.path, p.err = strings.TrimSpace(string(out)), err
 	})
-	if helmErr != nil {
-		t.Fatalf("failed to install helm %s with hack/tool.sh: %v", helmVersion, helmErr)
+	if p.err != nil {
+		t.Fatalf("failed to install %s %s with hack/tool.sh: %v", p.module, p.version, p.err)
 	}
-	return helmPath
+	return p.path
+}
+
+var (
+	helm3Tool = &pinnedTool{module: helmModule, version: helmVersion}
+	helm4Tool = &pinnedTool{module: helm4Module, version: helm4Version}
+)
+
+// helm returns the path of the pinned Helm 3 binary.
+func helm(t *testing.T) string {
+	t.Helper()
+	return helm3Tool.get(t)
+}
+
+// helm4 returns the path of the pinned Helm 4 binary.
+func helm4(t *testing.T) string {
+	t.Helper()
+	return helm4Tool.get(t)
 }
 
 // ensureNamespace creates a namespace (for real: dry-run objects need it),
