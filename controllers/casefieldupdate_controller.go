@@ -87,7 +87,7 @@ type CaseFieldUpdateReconciler struct {
 	Now func() time.Time
 }
 
-// +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casefieldupdates,verbs=list;watch
+// +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casefieldupdates,verbs=list;watch;delete
 // +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casefieldupdates/status,verbs=patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -119,16 +119,22 @@ func (r *CaseFieldUpdateReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	for _, phase := range r.phases() {
 		res, done, err := phase(ctx, s)
 		if err != nil || done {
-			return res, err
+			return withExpiry(s, res), err
 		}
 	}
-	return ctrl.Result{}, nil
+	return withExpiry(s, ctrl.Result{}), nil
 }
 
 // record is the last step of every reconcile: it acknowledges the reconcile
 // request, patches the status once when it changed, and then emits the
 // Events the phases queued.
 func (r *CaseFieldUpdateReconciler) record(ctx context.Context, s *scope) error {
+	if s.deleted {
+		for _, e := range s.eventsToEmit() {
+			r.emit(s.obj, e)
+		}
+		return nil
+	}
 	if s.acknowledge && s.requested != "" {
 		s.obj.Status.LastHandledReconcileAt = s.requested
 	}
@@ -137,6 +143,12 @@ func (r *CaseFieldUpdateReconciler) record(ctx context.Context, s *scope) error 
 		if perr := r.Status().Patch(ctx, s.obj, client.MergeFrom(s.before)); perr != nil {
 			err = fmt.Errorf("failed to patch the status of %s/%s: %w", s.obj.Namespace, s.obj.Name, perr)
 		}
+	}
+	if left, applies := expiresIn(s.obj, s.requested, s.now.Time); err == nil && applies && left <= 0 && s.before.Status.LastAppliedTime != s.obj.Status.LastAppliedTime {
+		// Applied just now with a TTL already over (0): delete at once, at
+		// the resourceVersion the patch returned, rather than requeue and
+		// risk reading the object from a cache that is not yet up to date.
+		err = r.deleteExpired(ctx, s)
 	}
 	for _, e := range s.eventsToEmit() {
 		r.emit(s.obj, e)

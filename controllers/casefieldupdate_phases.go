@@ -52,6 +52,9 @@ type scope struct {
 
 	// queued are the Events decided by the phases, emitted after the patch.
 	queued []event
+	// deleted is true once the object was deleted (ttlSecondsAfterApplied):
+	// there is no status left to patch.
+	deleted bool
 }
 
 // newScope starts the reconcile of obj at now.
@@ -66,7 +69,7 @@ type phase func(ctx context.Context, s *scope) (res ctrl.Result, done bool, err 
 // phases lists the steps of a reconcile in order: each reads the scope that
 // the previous ones filled in.
 func (r *CaseFieldUpdateReconciler) phases() []phase {
-	return []phase{r.guard, r.plan, r.resolvePhase, r.conflictPhase, r.driftPhase, r.slotPhase, r.callPhase}
+	return []phase{r.guard, r.expire, r.plan, r.resolvePhase, r.conflictPhase, r.driftPhase, r.slotPhase, r.callPhase}
 }
 
 // guard stops at a paused object. The pause is shown in the status; a

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/connectcases"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -185,4 +186,46 @@ func TestMissingCaseKeepsTheFieldCatalog(t *testing.T) {
 	g.Eventually(func() int { return h.updateCalls("case-missing") }, timeout, interval).Should(BeNumerically(">=", 4))
 	g.Expect(h.emu.CallCount("ListFields", "OK")).To(Equal(1), "the catalog was read once")
 	g.Expect(h.emu.CallCount("ListFieldOptions", "OK")).To(Equal(1))
+}
+
+// TestTTLAfterApplied deletes one-shot objects once applied, and keeps
+// those that are not applied.
+func TestTTLAfterApplied(t *testing.T) {
+	g := NewWithT(t)
+	h := newHarness(t, harnessOptions{})
+	h.startManager(h.withCatalog)
+	ctx := context.Background()
+	ttl := func(obj *casesv1alpha1.CaseFieldUpdate, seconds int32) *casesv1alpha1.CaseFieldUpdate {
+		obj.Spec.TTLSecondsAfterApplied = &seconds
+		return obj
+	}
+	now := ttl(h.newObject("one-shot", "case-1", stringField("priority", "high")), 0)
+	later := ttl(h.newObject("one-shot-later", "case-2", stringField("priority", "low")), 3)
+	invalid := ttl(h.newObject("one-shot-invalid", "case-3", stringField("escalated", "yes")), 0)
+	paused := ttl(h.newObject("one-shot-paused", "case-4", stringField("priority", "high")), 0)
+	paused.Annotations = map[string]string{casesv1alpha1.PausedAnnotation: "true"}
+	for _, obj := range []*casesv1alpha1.CaseFieldUpdate{now, later, invalid, paused} {
+		g.Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+	}
+
+	gone := func(obj *casesv1alpha1.CaseFieldUpdate) func() bool {
+		return func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), &casesv1alpha1.CaseFieldUpdate{}))
+		}
+	}
+	g.Eventually(gone(now), timeout, interval).Should(BeTrue())
+	values, _ := h.emu.CaseFields("domain-1", "case-1")
+	g.Expect(*values["priority"].StringValue).To(Equal("high"), "the case keeps the applied value")
+	g.Expect(h.updateCalls("case-1")).To(Equal(1))
+	g.Eventually(h.eventReasons(now), timeout, interval).Should(Equal([]string{"Normal/Applied", "Normal/Expired"}))
+
+	g.Eventually(h.readyReasonOf(later), timeout, interval).Should(Equal(casesv1alpha1.AppliedReason))
+	g.Eventually(gone(later), timeout, interval).Should(BeTrue())
+	applied := h.emu.CallCount("UpdateCase", "OK")
+
+	// Neither a failed nor a paused object is applied, so neither expires.
+	g.Eventually(h.readyReasonOf(invalid), timeout, interval).Should(Equal(casesv1alpha1.ValidationErrorReason))
+	g.Eventually(h.readyReasonOf(paused), timeout, interval).Should(Equal(casesv1alpha1.PausedReason))
+	g.Consistently(func() bool { return gone(invalid)() || gone(paused)() }, 3*time.Second, interval).Should(BeFalse())
+	g.Expect(h.emu.CallCount("UpdateCase", "OK")).To(Equal(applied))
 }

@@ -310,6 +310,14 @@ func TestAdmissionRejectsMalformedObjects(t *testing.T) {
 			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nperformedBy: {customEntity: 'a#b'}",
 			message: `spec.performedBy.customEntity: Invalid value: "a#b"`,
 		},
+		"ttlSecondsAfterApplied with Enforce": {
+			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nsyncPolicy: Enforce\nttlSecondsAfterApplied: 60",
+			message: `ttlSecondsAfterApplied cannot be combined with syncPolicy Enforce`,
+		},
+		"negative ttlSecondsAfterApplied": {
+			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nttlSecondsAfterApplied: -1",
+			message: `spec.ttlSecondsAfterApplied: Invalid value: -1: spec.ttlSecondsAfterApplied in body should be greater than or equal to 0`,
+		},
 		"userArn too long": {
 			spec:    "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nperformedBy: {userArn: " + long501 + "}",
 			message: `spec.performedBy.userArn: Too long: may not be more than 500 bytes`,
@@ -346,6 +354,7 @@ fields:
 		"220 fields of the longest names":       "domainId: d\ncaseId: c\nfields:\n" + numbered("name", 0, 220, 100),
 		"110 longest ids and 110 longest names": "domainId: d\ncaseId: c\nfields:\n" + numbered("id", 0, 110, 500) + numbered("name", 110, 110, 100),
 		"an id that is another field's name":    "domainId: d\ncaseId: c\nfields:\n- {id: Priority, value: {stringValue: high}}\n- {name: Priority, value: {stringValue: low}}",
+		"a one-shot object":                     "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nttlSecondsAfterApplied: 0",
 		"performedBy user":                      "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nperformedBy: {userArn: arn:aws:connect:us-east-1:1:instance/i/agent/a}",
 		"performedBy custom entity":             "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nperformedBy: {customEntity: 'GitOps pipeline: team-a/prod'}",
 		"longest ids and string":                "domainId: " + strings.Repeat("d", 500) + "\ncaseId: " + strings.Repeat("c", 500) + "\nfields: [{id: a, value: {stringValue: " + strings.Repeat("s", 4100) + "}}]",

@@ -7,6 +7,7 @@ import (
 // CaseFieldUpdateSpec declares field values to set on one Amazon Connect
 // Cases case. The operator sends them with a single UpdateCase call per
 // generation of the object.
+// +kubebuilder:validation:XValidation:rule="!has(self.ttlSecondsAfterApplied) || !has(self.syncPolicy) || self.syncPolicy != 'Enforce'",message="ttlSecondsAfterApplied cannot be combined with syncPolicy Enforce: a deleted object enforces nothing"
 type CaseFieldUpdateSpec struct {
 	// domainId is the identifier of the Cases domain that holds the case.
 	// It cannot be changed once set: create another object instead.
@@ -62,6 +63,19 @@ type CaseFieldUpdateSpec struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('30s')",message="resyncInterval must be at least 30s"
 	ResyncInterval *metav1.Duration `json:"resyncInterval,omitempty"`
+
+	// ttlSecondsAfterApplied, when set, deletes the object this many seconds
+	// after its current generation was applied (status.lastAppliedTime), as
+	// a Job's ttlSecondsAfterFinished does: for one-shot objects that
+	// automation creates for one update. 0 deletes it as soon as it is
+	// applied. An object that is not applied (failed, in conflict, paused)
+	// is kept. Deleting the object leaves the case as it is. Do not set it on
+	// objects that a GitOps tool manages: the tool would create them again,
+	// and they would be applied again. Not allowed with syncPolicy Enforce.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=31536000
+	TTLSecondsAfterApplied *int32 `json:"ttlSecondsAfterApplied,omitempty"`
 }
 
 // SyncPolicy is ApplyOnce or Enforce.
