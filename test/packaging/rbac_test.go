@@ -14,8 +14,10 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
@@ -95,6 +97,13 @@ func TestRBACIsSufficientAndMinimal(t *testing.T) {
 	bad := w.newObject("rbac-invalid", "case-2", true, field("priority", "urgent"))
 	g.Expect(k8sClient.Create(ctx, bad)).To(Succeed())
 	w.waitForReason(bad, casesv1alpha1.ValidationErrorReason)
+	// A one-shot object is deleted once applied (ttlSecondsAfterApplied).
+	oneShot := w.newObject("rbac-one-shot", "case-3", true, field("priority", "high"))
+	oneShot.Spec.TTLSecondsAfterApplied = new(int32(0))
+	g.Expect(k8sClient.Create(ctx, oneShot)).To(Succeed())
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(oneShot), &casesv1alpha1.CaseFieldUpdate{}))
+	}, timeout, interval).Should(BeTrue())
 
 	granted := grantsOf(append(clusterRules, leaderRules...))
 	g.Eventually(func() []string { return withFallbacks(rec.used()) }, timeout, interval).Should(Equal(granted),
