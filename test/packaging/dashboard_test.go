@@ -172,6 +172,34 @@ func TestHelmGrafanaDashboard(t *testing.T) {
 	}
 }
 
+// TestHelmMonitoringAdvice checks what the chart tells Prometheus and the
+// people it alerts: the ServiceMonitor keeps the scraped namespace label
+// (the objects' namespace) over the target's, and the throttling alert
+// points at the client-side rate, --aws-rps, not at the workers.
+func TestHelmMonitoringAdvice(t *testing.T) {
+	g := NewWithT(t)
+	objs := decodeObjects(t, helmTemplate(t, "-f", valuesAll))
+	endpoints, _, _ := unstructured.NestedSlice(findObject(t, objs, "ServiceMonitor").Object, "spec", "endpoints")
+	g.Expect(endpoints).To(HaveLen(1))
+	g.Expect(endpoints[0]).To(HaveKeyWithValue("honorLabels", true))
+
+	groups, _, _ := unstructured.NestedSlice(findObject(t, objs, "PrometheusRule").Object, "spec", "groups")
+	var throttled map[string]interface{}
+	for _, grp := range groups {
+		rules, _, _ := unstructured.NestedSlice(grp.(map[string]interface{}), "rules")
+		for _, r := range rules {
+			if r.(map[string]interface{})["alert"] == "ConnectCasesThrottled" {
+				throttled = r.(map[string]interface{})
+			}
+		}
+	}
+	g.Expect(throttled).NotTo(BeNil())
+	description, _, _ := unstructured.NestedString(throttled, "annotations", "description")
+	g.Expect(description).To(ContainSubstring("--aws-rps"))
+	g.Expect(description).To(ContainSubstring("manager.awsRps"))
+	g.Expect(description).NotTo(ContainSubstring("--max-concurrent-reconciles"))
+}
+
 // TestDashboardAndAlertQueries parses every PromQL expression of the
 // chart's Grafana dashboard and PrometheusRule with the Prometheus parser,
 // and checks each metric it selects against the ones a running manager
