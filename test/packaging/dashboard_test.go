@@ -12,6 +12,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,9 +27,6 @@ import (
 	"github.com/connectcases-operator/connectcases-operator/internal/emulator"
 	"github.com/connectcases-operator/connectcases-operator/internal/metrics"
 )
-
-// dashboardFile is the chart's Grafana dashboard.
-const dashboardFile = "files/grafana/connectcases-operator.json"
 
 // targetLabels are the labels Prometheus adds to every series of a target
 // scraped through a ServiceMonitor: a query may select or group by them
@@ -336,7 +334,7 @@ func checkSelector(t *testing.T, vs *parser.VectorSelector, families map[string]
 	}
 	values := labelValues(f, buckets)
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName {
+		if m.Name == model.MetricNameLabel {
 			continue
 		}
 		served, ok := values[m.Name]
