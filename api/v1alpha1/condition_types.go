@@ -49,22 +49,25 @@ const (
 	// stalled retry interval.
 	InvalidCredentialsReason = "InvalidCredentials"
 
-	// ThrottledReason: the service throttled the call (ThrottlingException).
-	// Reconciling; retried with exponential backoff and full jitter.
+	// ThrottledReason: the service throttled the call (ThrottlingException,
+	// another throttling code, or any HTTP 429). Reconciling; retried with
+	// exponential backoff and full jitter, never sooner than Retry-After.
 	ThrottledReason = "Throttled"
 
-	// InternalServerErrorReason: the service failed (InternalServerException
-	// or another server fault). Reconciling; retried with the same backoff,
-	// never sooner than the exception's retryAfterSeconds.
+	// InternalServerErrorReason: the service failed (InternalServerException,
+	// another server fault, or any HTTP 5xx, such as a load balancer's 502,
+	// 503 or 504). Reconciling; retried with the same backoff, never sooner
+	// than the answer's Retry-After or retryAfterSeconds.
 	InternalServerErrorReason = "InternalServerError"
 
 	// NetworkErrorReason: the call did not get an answer (timeout, connection
 	// reset, DNS failure). Reconciling; retried with the same backoff.
 	NetworkErrorReason = "NetworkError"
 
-	// UnexpectedErrorReason: the service rejected the call with an error code
-	// that the operator does not know. Stalled; retried at the stalled retry
-	// interval, so that an unknown but transient rejection heals by itself.
+	// UnexpectedErrorReason: the service rejected the call with an HTTP 4xx
+	// and an error code that the operator does not know. Stalled; retried at
+	// the stalled retry interval, so that an unknown but transient rejection
+	// heals by itself.
 	UnexpectedErrorReason = "UnexpectedError"
 
 	// PausedReason: the paused annotation is set; no AWS call is made until
