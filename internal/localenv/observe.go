@@ -124,22 +124,32 @@ const userHZ = 100
 // threads) has used so far, from /proc/PID/stat. It needs Linux and a
 // process still running.
 func (p *Process) CPUTime() (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+	d, err := PidCPUTime(p.Pid())
 	if err != nil {
-		return 0, fmt.Errorf("failed to read the stat of %s: %w", p.Name, err)
+		return 0, fmt.Errorf("%s: %w", p.Name, err)
+	}
+	return d, nil
+}
+
+// PidCPUTime returns the CPU time, user and system, that the process pid
+// (all its threads) has used so far, from /proc/PID/stat.
+func PidCPUTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("failed to read the stat of process %d: %w", pid, err)
 	}
 	// The command name, in parentheses, may hold spaces: fields count from
 	// the last parenthesis, which is followed by field 3 (state).
 	_, rest, ok := strings.Cut(string(data), ") ")
 	fields := strings.Fields(rest)
 	if !ok || len(fields) < 13 {
-		return 0, fmt.Errorf("unexpected stat of %s", p.Name)
+		return 0, fmt.Errorf("unexpected stat of process %d", pid)
 	}
 	var ticks int64
 	for _, f := range fields[11:13] { // utime and stime, fields 14 and 15
 		v, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("unexpected stat of %s: %w", p.Name, err)
+			return 0, fmt.Errorf("unexpected stat of process %d: %w", pid, err)
 		}
 		ticks += v
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"sync"
 	"time"
 
@@ -171,4 +172,83 @@ func EnsureNamespace(ctx context.Context, c client.Client, name string) error {
 		return fmt.Errorf("failed to create namespace %q: %w", name, err)
 	}
 	return nil
+}
+
+// WorkloadResolvedFields returns the status.fields that the manager records
+// for a workload object: its four fields with the names and types of the
+// workload seed's catalog, in the order of the spec.
+func WorkloadResolvedFields() []casesv1alpha1.ResolvedField {
+	return []casesv1alpha1.ResolvedField{
+		{ID: fieldPriority, Name: "Priority", Type: string(emulator.FieldTypeSingleSelect)},
+		{ID: fieldEscalated, Name: "Escalated", Type: string(emulator.FieldTypeBoolean)},
+		{ID: fieldScore, Name: "Score", Type: string(emulator.FieldTypeNumber)},
+		{ID: fieldSummary, Name: "Summary", Type: string(emulator.FieldTypeText)},
+	}
+}
+
+// WorkloadSources returns the Secret and the ConfigMap that object i of a
+// valueFrom workload reads (see WorkloadObjectFromSources), both named name
+// in namespace: the Secret holds its summary, the ConfigMap its priority.
+func WorkloadSources(namespace, name string, i int) (*corev1.Secret, *corev1.ConfigMap) {
+	values := WorkloadValues(i)
+	meta := metav1.ObjectMeta{Namespace: namespace, Name: name}
+	return &corev1.Secret{ObjectMeta: meta, StringData: map[string]string{fieldSummary: *values[fieldSummary].StringValue}},
+		&corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{fieldPriority: *values[fieldPriority].StringValue}}
+}
+
+// WorkloadObjectFromSources is WorkloadObject with its summary read from
+// the Secret and its priority from the ConfigMap of WorkloadSources, both
+// named name: the same values, through valueFrom.
+func WorkloadObjectFromSources(namespace, name, domainID string, i int, labels map[string]string) *casesv1alpha1.CaseFieldUpdate {
+	obj := WorkloadObject(namespace, name, domainID, i, labels)
+	for j := range obj.Spec.Fields {
+		f := &obj.Spec.Fields[j]
+		switch f.ID {
+		case fieldSummary:
+			f.Value = casesv1alpha1.FieldValue{ValueFrom: &casesv1alpha1.ValueSource{SecretKeyRef: &casesv1alpha1.KeyReference{Name: name, Key: fieldSummary}}}
+		case fieldPriority:
+			f.Value = casesv1alpha1.FieldValue{ValueFrom: &casesv1alpha1.ValueSource{ConfigMapKeyRef: &casesv1alpha1.KeyReference{Name: name, Key: fieldPriority}}}
+		}
+	}
+	return obj
+}
+
+// WorkloadMismatches compares the cases of a workload's domain, as the
+// emulator holds them, with what objects 0 to n-1 set, and describes each
+// case whose value of a workload field differs; none when every object was
+// applied.
+func WorkloadMismatches(cases map[string]map[string]emulator.FieldValue, n int) []string {
+	var out []string
+	for i := range n {
+		id := WorkloadCaseID(i)
+		got, ok := cases[id]
+		if !ok {
+			out = append(out, fmt.Sprintf("case %s is missing", id))
+			continue
+		}
+		for field, want := range WorkloadValues(i) {
+			if !reflect.DeepEqual(got[field], want) {
+				out = append(out, fmt.Sprintf("case %s field %s is %s, want %s", id, field, describeValue(got[field]), describeValue(want)))
+			}
+		}
+	}
+	return out
+}
+
+// describeValue formats a field value for a mismatch message.
+func describeValue(v emulator.FieldValue) string {
+	switch {
+	case v.StringValue != nil:
+		return fmt.Sprintf("%q", *v.StringValue)
+	case v.DoubleValue != nil:
+		return fmt.Sprint(*v.DoubleValue)
+	case v.BooleanValue != nil:
+		return fmt.Sprint(*v.BooleanValue)
+	case v.UserArnValue != nil:
+		return fmt.Sprintf("user %q", *v.UserArnValue)
+	case v.Empty:
+		return "empty"
+	default:
+		return "unset"
+	}
 }

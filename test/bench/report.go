@@ -3,89 +3,200 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
-// Goals of the scenarios.
-const (
-	goalRatioA        = 1.05
-	goalThrottledA    = 0.01
-	goalCallsPerObjA  = 1.02
-	goalWritesPerObjA = 1.1
-	goalThroughputB   = 0.8
-	goalPeakRSSC      = 100 << 20
-)
-
-// results is the whole report, as written to bench/results.json.
-type results struct {
-	Date     string  `json:"date"`
-	CPUs     int     `json:"cpus"`
-	GOOS     string  `json:"goos"`
-	GOARCH   string  `json:"goarch"`
-	Scale    float64 `json:"scale"`
-	Workers  int     `json:"workers"`
-	Creators int     `json:"creators"`
-	// LoadAvg is the machine's load average when the benchmark started.
-	LoadAvg string        `json:"loadAvg"`
-	Runs    []measurement `json:"runs"`
-	Goals   []goal        `json:"goals"`
-}
-
-// goal is one figure checked against its goal.
-type goal struct {
-	Scenario string  `json:"scenario"`
-	Variant  string  `json:"variant"`
-	Metric   string  `json:"metric"`
-	Goal     string  `json:"goal"`
-	Value    float64 `json:"value"`
-	Pass     bool    `json:"pass"`
-}
-
-// find returns the run of a scenario and variant.
-func (r *results) find(scenario, variant string) *measurement {
-	for i := range r.Runs {
-		if r.Runs[i].Scenario == scenario && r.Runs[i].Variant == variant {
-			return &r.Runs[i]
+// print writes the report: one table per scenario, then every check.
+func (r *results) print(w io.Writer, quota float64) {
+	fmt.Fprintf(w, "\nconnectcases-operator benchmarks, %s, %d CPUs (%s/%s), load average %s before and %s after, scale %g, %d workers, %d creating goroutines\n",
+		r.Date, r.Machine.CPUs, r.Machine.GOOS, r.Machine.GOARCH, r.Machine.LoadAvgBefore, r.Machine.LoadAvgAfter, r.Scale, r.Workers, r.Creators)
+	fmt.Fprintf(w, "manager: GOGC=%q GOMEMLIMIT=%q, container memory limit %.0f MiB (soft limit 90%%)\n",
+		r.Manager.GOGC, r.Manager.GOMEMLIMIT, mib(r.Manager.ContainerLimitBytes))
+	for _, sc := range []struct{ name, title string }{
+		{"A", "A  quota-bound: %d objects at once, UpdateCase quota %g/s burst %g, the limiter told the quota; N/Q = %.1f s"},
+		{"A2", "A2 unknown quota: %d objects at once, UpdateCase quota %g/s burst %g, the limiter starting at 5 x the quota; N/Q = %.1f s"},
+	} {
+		runs := r.columns(sc.name, variantOperator, variantTypical, variantNoLimit)
+		if len(runs) == 0 {
+			continue
 		}
+		fmt.Fprintf(w, "\n"+sc.title+"\n", runs[0].Objects, quota, quota, float64(runs[0].Objects)/quota)
+		r.table(w, runs, []rowSpec{
+			{"objects Ready", func(m *measurement) string { return fmt.Sprintf("%d/%d", m.Ready, m.Objects) }},
+			{"T, first create to all Ready", func(m *measurement) string { return fmt.Sprintf("%.1f s", m.Seconds) }},
+			{"T / (N/Q)", func(m *measurement) string {
+				return r.verdict(m, "T/(N/Q)", fmt.Sprintf("%.3f", m.Seconds/(float64(m.Objects)/quota)))
+			}},
+			{"throttled / UpdateCase calls", func(m *measurement) string {
+				return r.verdict(m, "throttled/calls", fmt.Sprintf("%.1f%% (%d/%d)", m.ThrottledFraction*100, m.Throttled, m.UpdateCaseCalls))
+			}},
+			{"UpdateCase calls per object", func(m *measurement) string {
+				return r.verdict(m, "UpdateCase calls/object", fmt.Sprintf("%.3f", m.CallsPerObject))
+			}},
+			{"status writes per object (watch)", func(m *measurement) string { return fmt.Sprintf("%.3f", m.StatusWritesPerObject) }},
+			{"objects ever Stalled", func(m *measurement) string { return fmt.Sprint(m.StalledObjects) }},
+		})
 	}
-	return nil
-}
-
-// evaluate checks the figures against the goals. A run that did not finish
-// misses its time and throughput goals.
-func (r *results) evaluate(quota float64) {
-	add := func(m *measurement, metric, text string, value float64, pass bool) {
-		r.Goals = append(r.Goals, goal{Scenario: m.Scenario, Variant: m.Variant, Metric: metric, Goal: text, Value: value, Pass: pass})
+	if ops, raws := r.runsOf("B", variantOperator), r.runsOf("B", variantRaw); len(ops) > 0 && len(raws) > 0 {
+		fmt.Fprintf(w, "\nB  unthrottled: %d objects at once, no quota; the raw peer writes the same status patch and Event per object; %d interleaved rounds\n",
+			ops[0].Objects, len(ops))
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "round\toperator obj/s\traw obj/s\toperator/raw\toperator p50/p99 ms\traw p50/p99 ms\tmachine busy")
+		for i := range min(len(ops), len(raws)) {
+			op, raw := ops[i], raws[i]
+			ratio := 0.0
+			if r.B != nil && i < len(r.B.Ratios) {
+				ratio = r.B.Ratios[i]
+			}
+			fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.3f\t%.0f/%.0f\t%.0f/%.0f\t%.0f%%/%.0f%%\n", op.Round, op.ObjectsPerSecond, raw.ObjectsPerSecond, ratio,
+				op.LatencyP50Ms, op.LatencyP99Ms, raw.LatencyP50Ms, raw.LatencyP99Ms, op.MachineBusy*100, raw.MachineBusy*100)
+		}
+		_ = tw.Flush()
+		if r.B != nil {
+			fmt.Fprintf(w, "median operator/raw %s, spread %.3f to %.3f (goal %s)\n", r.goalValue("B", "median objects/s operator/raw", "%.3f"),
+				r.B.Min, r.B.Max, r.goalText("B", "median objects/s operator/raw"))
+		}
+		r.table(w, []*measurement{ops[0], raws[0]}, []rowSpec{
+			{"status patches per object (API server)", func(m *measurement) string {
+				status, _ := r.writesPerObject("B", m.Variant)
+				return r.verdict(m, "status patches/object", fmt.Sprintf("%.3f", status))
+			}},
+			{"Event writes per object (API server)", func(m *measurement) string {
+				_, events := r.writesPerObject("B", m.Variant)
+				return r.verdict(m, "Event writes/object", fmt.Sprintf("%.3f", events))
+			}},
+		})
 	}
-	for _, variant := range []string{"operator", "naive"} {
-		m := r.find("a", variant)
+	for _, sc := range []struct{ name, title string }{
+		{"C", "C  memory: %d objects at once, no quota"},
+		{"C2", "C2 memory with valueFrom: %d objects, each reading a Secret and a ConfigMap of its own"},
+		{"C3", "C3 restart: a new manager over %d Ready objects"},
+	} {
+		m := r.find(sc.name, variantOperator)
 		if m == nil {
 			continue
 		}
-		ratio := m.Seconds / (float64(m.Objects) / quota)
-		add(m, "T/(N/Q)", fmt.Sprintf("<= %.2f", goalRatioA), ratio, m.Complete && ratio <= goalRatioA)
-		add(m, "throttled/calls", fmt.Sprintf("<= %.0f%%", goalThrottledA*100), m.ThrottledFraction, m.ThrottledFraction <= goalThrottledA)
-		add(m, "calls/object", fmt.Sprintf("<= %.2f", goalCallsPerObjA), m.CallsPerObject, m.Complete && m.CallsPerObject <= goalCallsPerObjA)
-		add(m, "status writes/object", fmt.Sprintf("<= %.1f", goalWritesPerObjA), m.StatusWritesPerObject, m.Complete && m.StatusWritesPerObject <= goalWritesPerObjA)
+		fmt.Fprintf(w, "\n"+sc.title+"\n", m.Objects)
+		rows := []rowSpec{{"objects Ready", func(m *measurement) string { return fmt.Sprintf("%d/%d", m.Ready, m.Objects) }}}
+		if sc.name == "C3" {
+			rows = append(rows,
+				rowSpec{"time to steady state", func(m *measurement) string { return fmt.Sprintf("%.1f s", m.Seconds) }},
+				rowSpec{"AWS calls", func(m *measurement) string {
+					return r.verdict(m, "AWS calls after the restart", fmt.Sprint(m.AWSCalls))
+				}})
+		} else {
+			rows = append(rows,
+				rowSpec{"T, first create to all Ready", func(m *measurement) string { return fmt.Sprintf("%.1f s", m.Seconds) }},
+				rowSpec{"objects/s to Ready", func(m *measurement) string { return fmt.Sprintf("%.1f", m.ObjectsPerSecond) }})
+		}
+		rows = append(rows, rowSpec{"manager peak RSS (VmHWM)", func(m *measurement) string {
+			return r.verdict(m, "peak RSS MiB", fmt.Sprintf("%.1f MiB", mib(m.PeakRSSBytes)))
+		}})
+		r.table(w, []*measurement{m}, rows)
 	}
-	if op, raw := r.find("b", "operator"), r.find("b", "raw"); op != nil && raw != nil && raw.ObjectsPerSecond > 0 {
-		ratio := op.ObjectsPerSecond / raw.ObjectsPerSecond
-		add(op, "objects/s operator/raw", fmt.Sprintf(">= %.1f", goalThroughputB), ratio, op.Complete && raw.Complete && ratio >= goalThroughputB)
-	}
-	if m := r.find("c", "operator"); m != nil {
-		add(m, "peak RSS MiB", fmt.Sprintf("<= %d MiB", goalPeakRSSC>>20), mib(m.PeakRSSBytes), m.Complete && m.PeakRSSBytes <= goalPeakRSSC)
-	}
+	r.printChecks(w)
 }
 
-// verdict returns the goal's value, multiplied by factor and formatted,
-// with pass or miss, or "" when there is no such goal.
-func (r *results) verdict(scenario, variant, metric, format string, factor float64) string {
-	for _, g := range r.Goals {
-		if g.Scenario == scenario && g.Variant == variant && g.Metric == metric {
-			return fmt.Sprintf(format, g.Value*factor) + map[bool]string{true: "  pass", false: "  MISS"}[g.Pass]
+// rowSpec is a row of a table: a label and the cell of each run.
+type rowSpec struct {
+	label string
+	cell  func(m *measurement) string
+}
+
+// table writes rows for runs, followed by the API server's requests per
+// object and the CPU of each process.
+func (r *results) table(w io.Writer, runs []*measurement, rows []rowSpec) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := []string{""}
+	for _, m := range runs {
+		header = append(header, m.Variant)
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, row := range rows {
+		cells := []string{row.label}
+		for _, m := range runs {
+			cells = append(cells, row.cell(m))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	for _, key := range requestKeys(runs) {
+		cells := []string{"API " + key + " per object"}
+		for _, m := range runs {
+			cells = append(cells, fmt.Sprintf("%.3f", m.APIRequestsPerObject[key]))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	for _, proc := range []string{"manager", "kube-apiserver", "etcd", "emulator", "load generator"} {
+		cells := []string{"CPU s, " + proc}
+		for _, m := range runs {
+			if v, ok := m.CPUSeconds[proc]; ok {
+				cells = append(cells, fmt.Sprintf("%.1f", v))
+			} else {
+				cells = append(cells, "-")
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	cells := []string{"machine CPU busy"}
+	for _, m := range runs {
+		cells = append(cells, fmt.Sprintf("%.0f%%", m.MachineBusy*100))
+	}
+	fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	_ = tw.Flush()
+}
+
+// requestKeys returns the writes that the runs made, with more than a
+// hundredth of a request per object: the verbs that cost the API server.
+func requestKeys(runs []*measurement) []string {
+	seen := map[string]bool{}
+	for _, m := range runs {
+		for k, v := range m.APIRequestsPerObject {
+			verb, _, _ := strings.Cut(k, " ")
+			if v >= 0.01 && (verb == "POST" || verb == "PATCH" || verb == "PUT" || verb == "DELETE") {
+				seen[k] = true
+			}
 		}
 	}
-	return ""
+	return slices.Sorted(func(yield func(string) bool) {
+		for k := range seen {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+}
+
+// columns returns the runs of a scenario in the order of variants.
+func (r *results) columns(scenario string, variants ...string) []*measurement {
+	var out []*measurement
+	for _, v := range variants {
+		if m := r.find(scenario, v); m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// verdict appends pass or MISS to text when the run has a goal on metric.
+func (r *results) verdict(m *measurement, metric, text string) string {
+	for _, g := range r.Goals {
+		if g.Scenario == m.Scenario && g.Variant == m.Variant && g.Metric == metric {
+			return text + map[bool]string{true: " pass", false: " MISS"}[g.Pass]
+		}
+	}
+	return text
+}
+
+// goalValue formats the value of a scenario's goal with its verdict.
+func (r *results) goalValue(scenario, metric, format string) string {
+	for _, g := range r.Goals {
+		if g.Scenario == scenario && g.Metric == metric {
+			return fmt.Sprintf(format, g.Value) + map[bool]string{true: " pass", false: " MISS"}[g.Pass]
+		}
+	}
+	return "-"
 }
 
 // goalText returns the goal of a metric.
@@ -98,85 +209,33 @@ func (r *results) goalText(scenario, metric string) string {
 	return ""
 }
 
-// print writes one table per scenario.
-func (r *results) print(w io.Writer, quota float64) {
-	fmt.Fprintf(w, "\nconnectcases-operator benchmarks, %s, %d CPUs (%s/%s), load average at start %s, scale %g, %d workers, %d creating goroutines\n",
-		r.Date, r.CPUs, r.GOOS, r.GOARCH, r.LoadAvg, r.Scale, r.Workers, r.Creators)
-	if op, naive := r.find("a", "operator"), r.find("a", "naive"); op != nil && naive != nil {
-		fmt.Fprintf(w, "\nA  quota-bound: %d objects created at once, UpdateCase quota %g/s burst %g; limit N/Q = %.1f s\n",
-			op.Objects, quota, quota, float64(op.Objects)/quota)
-		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-		fmt.Fprintln(tw, "\toperator\tnaive controller\tgoal")
-		row(tw, "objects Ready", "%d/%d", op.Ready, op.Objects, naive.Ready, naive.Objects)
-		row(tw, "T, first create to all Ready", "%.1f s", op.Seconds, naive.Seconds)
-		fmt.Fprintf(tw, "T / (N/Q)\t%s\t%s\t%s\n", r.verdict("a", "operator", "T/(N/Q)", "%.3f", 1), r.verdict("a", "naive", "T/(N/Q)", "%.3f", 1), r.goalText("a", "T/(N/Q)"))
-		fmt.Fprintf(tw, "throttled / UpdateCase calls\t%s (%d/%d)\t%s (%d/%d)\t%s\n",
-			r.verdict("a", "operator", "throttled/calls", "%.1f%%", 100), op.Throttled, op.UpdateCaseCalls,
-			r.verdict("a", "naive", "throttled/calls", "%.1f%%", 100), naive.Throttled, naive.UpdateCaseCalls, r.goalText("a", "throttled/calls"))
-		fmt.Fprintf(tw, "UpdateCase calls per object\t%s\t%s\t%s\n", r.verdict("a", "operator", "calls/object", "%.3f", 1), r.verdict("a", "naive", "calls/object", "%.3f", 1), r.goalText("a", "calls/object"))
-		fmt.Fprintf(tw, "status writes per object\t%s\t%s\t%s\n", r.verdict("a", "operator", "status writes/object", "%.3f", 1), r.verdict("a", "naive", "status writes/object", "%.3f", 1), r.goalText("a", "status writes/object"))
-		row(tw, "objects ever Stalled", "%d", op.StalledObjects, naive.StalledObjects)
-		cpuRows(tw, op, naive)
-		_ = tw.Flush()
+// printChecks lists the goals, the missed ones first, and the runs' errors.
+func (r *results) printChecks(w io.Writer) {
+	fmt.Fprintln(w, "\nChecks")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	missed := 0
+	for _, pass := range []bool{false, true} {
+		for _, g := range r.Goals {
+			if g.Pass != pass {
+				continue
+			}
+			if !pass {
+				missed++
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.4g\t%s\n", map[bool]string{true: "pass", false: "MISS"}[pass], g.Scenario, g.Variant, g.Metric, g.Value, g.Goal)
+		}
 	}
-	if op, raw := r.find("b", "operator"), r.find("b", "raw"); op != nil && raw != nil {
-		fmt.Fprintf(w, "\nB  unthrottled: %d objects created at once, no quota; the raw client writes the same status patch per object\n", op.Objects)
-		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-		fmt.Fprintln(tw, "\toperator\traw client\tgoal")
-		row(tw, "objects Ready", "%d/%d", op.Ready, op.Objects, raw.Ready, raw.Objects)
-		row(tw, "creates, first to last returned", "%.1f s", op.CreateSeconds, raw.CreateSeconds)
-		row(tw, "T, first create to all Ready", "%.1f s", op.Seconds, raw.Seconds)
-		row(tw, "objects/s to Ready", "%.1f", op.ObjectsPerSecond, raw.ObjectsPerSecond)
-		fmt.Fprintf(tw, "operator / raw\t%s\t\t%s\n", r.verdict("b", "operator", "objects/s operator/raw", "%.3f", 1), r.goalText("b", "objects/s operator/raw"))
-		row(tw, "create-to-Ready latency p50", "%.0f ms", op.LatencyP50Ms, raw.LatencyP50Ms)
-		row(tw, "create-to-Ready latency p99", "%.0f ms", op.LatencyP99Ms, raw.LatencyP99Ms)
-		row(tw, "status writes per object", "%.3f", op.StatusWritesPerObject, raw.StatusWritesPerObject)
-		fmt.Fprintf(tw, "UpdateCase calls per object\t%.3f\t-\t\n", op.CallsPerObject)
-		cpuRows(tw, op, raw)
-		_ = tw.Flush()
-	}
-	if m := r.find("c", "operator"); m != nil {
-		fmt.Fprintf(w, "\nC  memory: %d objects created at once, no quota\n", m.Objects)
-		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-		fmt.Fprintln(tw, "\toperator\tgoal")
-		fmt.Fprintf(tw, "objects Ready\t%d/%d\t\n", m.Ready, m.Objects)
-		fmt.Fprintf(tw, "T, first create to all Ready\t%.1f s\t\n", m.Seconds)
-		fmt.Fprintf(tw, "objects/s to Ready\t%.1f\t\n", m.ObjectsPerSecond)
-		fmt.Fprintf(tw, "manager peak RSS (VmHWM)\t%s\t%s\n", r.verdict("c", "operator", "peak RSS MiB", "%.1f MiB", 1), r.goalText("c", "peak RSS MiB"))
-		fmt.Fprintf(tw, "CPU s: manager, emulator, this program\t%.1f, %.1f, %.1f\t\n", m.ManagerCPUSeconds, m.EmulatorCPUSeconds, m.BenchCPUSeconds)
-		fmt.Fprintf(tw, "machine CPU busy during the run\t%.0f%%\t\n", m.MachineBusy*100)
-		_ = tw.Flush()
-	}
+	_ = tw.Flush()
 	for _, m := range r.Runs {
 		if m.Error != "" {
-			fmt.Fprintf(w, "\n%s/%s did not complete: %s\n", m.Scenario, m.Variant, m.Error)
+			fmt.Fprintf(w, "%s/%s round %d: %s\n", m.Scenario, m.Variant, m.Round, m.Error)
+		}
+		for _, ex := range m.MismatchExamples {
+			fmt.Fprintf(w, "%s/%s round %d: %s\n", m.Scenario, m.Variant, m.Round, ex)
 		}
 		if m.WatchResyncs > 0 {
-			fmt.Fprintf(w, "\n%s/%s: the watch resynced %d times; its status write count is a lower bound\n", m.Scenario, m.Variant, m.WatchResyncs)
+			fmt.Fprintf(w, "%s/%s round %d: the watch resynced %d times; its status write count is a lower bound\n", m.Scenario, m.Variant, m.Round, m.WatchResyncs)
 		}
 	}
+	fmt.Fprintf(w, "%d of %d checks missed\n", missed, len(r.Goals))
 }
-
-// row writes a row with the same format for both columns; args holds the
-// first column's arguments, then the second's.
-func row(tw io.Writer, label, format string, args ...any) {
-	half := len(args) / 2
-	fmt.Fprintf(tw, "%s\t%s\t%s\t\n", label, fmt.Sprintf(format, args[:half]...), fmt.Sprintf(format, args[half:]...))
-}
-
-// cpuRows writes where the CPU time went in two runs: the machine has few
-// cores, and the API server, etcd, the emulator, the manager and this
-// program share them.
-func cpuRows(tw io.Writer, a, b *measurement) {
-	cpu := func(m *measurement) string {
-		if m.ManagerCPUSeconds == 0 {
-			return fmt.Sprintf("-, -, %.1f", m.BenchCPUSeconds)
-		}
-		return fmt.Sprintf("%.1f, %.1f, %.1f", m.ManagerCPUSeconds, m.EmulatorCPUSeconds, m.BenchCPUSeconds)
-	}
-	fmt.Fprintf(tw, "CPU s: manager, emulator, this program\t%s\t%s\t\n", cpu(a), cpu(b))
-	row(tw, "machine CPU busy during the run", "%.0f%%", a.MachineBusy*100, b.MachineBusy*100)
-}
-
-// mib converts bytes to MiB.
-func mib(b int64) float64 { return float64(b) / (1 << 20) }

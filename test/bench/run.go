@@ -2,18 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
@@ -29,216 +27,97 @@ type env struct {
 	dir         string
 	cp          *localenv.ControlPlane
 	c           client.WithWatch
+	api         *apiServer
 	managerBin  string
 	emulatorBin string
 	// creators is how many goroutines create the objects.
 	creators int
 	// workers is the manager's --max-concurrent-reconciles and the raw
-	// client's number of workers.
+	// peer's number of workers.
 	workers int
+	// memoryLimit is the container memory limit handed to every manager.
+	memoryLimit int64
 	// timeout bounds the wait for all objects Ready in each run.
 	timeout  time.Duration
 	progress io.Writer
 }
 
 // runSpec is one run: a workload of n fresh objects in a namespace of its
-// own, applied by a manager (with its emulator) or by the raw client.
+// own, applied by a manager (with its emulator) or by the raw peer.
 type runSpec struct {
 	scenario, variant string
-	n                 int
-	emulatorArgs      []string
-	managerArgs       []string
-	// raw applies the objects with the raw client instead of a manager.
+	// round numbers the repeats of a scenario, from 1.
+	round        int
+	n            int
+	emulatorArgs []string
+	managerArgs  []string
+	// raw applies the objects with the raw peer instead of a manager.
 	raw bool
+	// valueFrom reads two fields of each object from a Secret and a
+	// ConfigMap of its own, created before the manager starts.
+	valueFrom bool
+	// restart stops the manager once every object is Ready and starts a
+	// new one, measured as scenario C3.
+	restart bool
 }
 
 // measurement is what one run measured.
 type measurement struct {
 	Scenario string `json:"scenario"`
 	Variant  string `json:"variant"`
+	Round    int    `json:"round,omitempty"`
 	Objects  int    `json:"objects"`
 	Ready    int    `json:"ready"`
-	// Complete is true when every object became Ready within the timeout.
+	// Complete is true when every object became Ready within the timeout
+	// (for C3: when the restarted manager reached its steady state).
 	Complete bool `json:"complete"`
 	// CreateSeconds is from the first create call to the last one returned.
 	CreateSeconds float64 `json:"createSeconds"`
 	// Seconds is T: from the first create call to the last object Ready,
-	// as the watch delivered it.
+	// as the watch delivered it (for C3: from the manager's start to its
+	// steady state).
 	Seconds          float64 `json:"seconds"`
 	ObjectsPerSecond float64 `json:"objectsPerSecond"`
 	// LatencyP50Ms and LatencyP99Ms are from each create call's return to
 	// the object Ready.
 	LatencyP50Ms float64 `json:"latencyP50Ms"`
 	LatencyP99Ms float64 `json:"latencyP99Ms"`
+	// ReadyAt are the seconds from the first create at which the objects
+	// became Ready, in order, thinned to at most 200 points for the plot.
+	ReadyAt []float64 `json:"readyAt,omitempty"`
 	// StatusWritesPerObject counts status changes delivered by the watch.
 	StatusWritesPerObject float64 `json:"statusWritesPerObject"`
 	WatchResyncs          int     `json:"watchResyncs"`
 	StalledObjects        int     `json:"stalledObjects"`
-	// UpdateCaseCalls and Throttled are the emulator's counts.
+	// UpdateCaseCalls and Throttled are the emulator's counts; AWSCalls
+	// counts every operation.
 	UpdateCaseCalls   int                       `json:"updateCaseCalls"`
 	Throttled         int                       `json:"throttled"`
 	ThrottledFraction float64                   `json:"throttledFraction"`
 	CallsPerObject    float64                   `json:"callsPerObject"`
+	AWSCalls          int                       `json:"awsCalls"`
 	EmulatorCounts    map[string]map[string]int `json:"emulatorCounts,omitempty"`
-	// PeakRSSBytes is the manager's VmHWM once every object was Ready.
+	// StateChecked is true when the emulator's cases were compared with
+	// the specs; StateMismatches counts the differing field values, and
+	// MismatchExamples shows a few.
+	StateChecked     bool     `json:"stateChecked"`
+	StateMismatches  int      `json:"stateMismatches"`
+	MismatchExamples []string `json:"mismatchExamples,omitempty"`
+	// APIRequests are the API server's requests during the run, from its
+	// apiserver_request_total, by "VERB resource"; APIRequestsPerObject
+	// divides them by the objects.
+	APIRequests          apiCounts `json:"apiRequests"`
+	APIRequestsPerObject apiCounts `json:"apiRequestsPerObject"`
+	// PeakRSSBytes is the manager's VmHWM at the end of the run.
 	PeakRSSBytes int64 `json:"peakRssBytes,omitempty"`
-	// ManagerCPUSeconds, EmulatorCPUSeconds and BenchCPUSeconds are the
-	// CPU time of the manager and the emulator over their life, and of this
-	// program (load generator, watch, raw client) during the run.
-	ManagerCPUSeconds  float64 `json:"managerCpuSeconds,omitempty"`
-	EmulatorCPUSeconds float64 `json:"emulatorCpuSeconds,omitempty"`
-	BenchCPUSeconds    float64 `json:"benchCpuSeconds"`
+	// CPUSeconds is the CPU time of each process during the run: manager
+	// and emulator (their whole life), kube-apiserver and etcd, and the
+	// load generator (this program: creates, watch, raw peer).
+	CPUSeconds map[string]float64 `json:"cpuSeconds"`
 	// MachineBusy is the fraction of the machine's CPU time that was busy
-	// from the first create to the end of the wait, whoever used it.
+	// during the run, whoever used it.
 	MachineBusy float64 `json:"machineBusy"`
 	Error       string  `json:"error,omitempty"`
-}
-
-// run performs one run and measures it. A run that does not finish in time
-// is reported with what it reached, not dropped.
-func (e *env) run(ctx context.Context, s runSpec) (m measurement, err error) {
-	m = measurement{Scenario: s.scenario, Variant: s.variant, Objects: s.n}
-	name := fmt.Sprintf("bench-%s-%s", s.scenario, s.variant)
-	e.step("%s: %d objects", name, s.n)
-	if err := localenv.EnsureNamespace(ctx, e.c, name); err != nil {
-		return m, err
-	}
-
-	var emu *localenv.Emulator
-	var mgr *localenv.Process
-	if !s.raw {
-		seed := filepath.Join(e.dir, name+"-seed.yaml")
-		if err := localenv.WriteSeed(seed, localenv.WorkloadSeed(benchDomain, s.n)); err != nil {
-			return m, err
-		}
-		args := append([]string{"--seed", seed}, s.emulatorArgs...)
-		if emu, err = localenv.StartEmulator(ctx, e.emulatorBin, filepath.Join(e.dir, name+"-emulator.log"), args...); err != nil {
-			return m, err
-		}
-		defer func() { _ = emu.Stop(10 * time.Second) }()
-		// Each manager caches only its run's namespace, so that the objects
-		// of earlier runs weigh neither on its memory nor on its start.
-		mgrArgs := append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=0", "--watch-namespaces=" + name,
-			fmt.Sprintf("--max-concurrent-reconciles=%d", e.workers)}, s.managerArgs...)
-		if mgr, err = localenv.Start("manager", filepath.Join(e.dir, name+"-manager.log"),
-			localenv.ManagerEnv(e.cp.Kubeconfig, emu.URL), e.managerBin, mgrArgs...); err != nil {
-			return m, err
-		}
-		defer func() {
-			if stopErr := mgr.Stop(30 * time.Second); stopErr != nil && err == nil {
-				err = stopErr
-			}
-		}()
-		startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err := mgr.WaitForLog(startCtx, "Starting workers")
-		cancel()
-		if err != nil {
-			return m, err
-		}
-	}
-
-	labels := map[string]string{"bench.connectcases.dev/run": name}
-	trackCtx, stopTracking := context.WithCancel(ctx)
-	defer stopTracking()
-	tracker, err := localenv.StartTracker(trackCtx, e.c, name, labels)
-	if err != nil {
-		return m, err
-	}
-
-	objs := make([]*casesv1alpha1.CaseFieldUpdate, s.n)
-	for i := range objs {
-		objs[i] = localenv.WorkloadObject(name, fmt.Sprintf("obj-%05d", i), benchDomain, i, labels)
-	}
-	var (
-		applied   chan *casesv1alpha1.CaseFieldUpdate
-		rawDone   sync.WaitGroup
-		rawFailed atomic.Int64
-	)
-	if s.raw {
-		applied = make(chan *casesv1alpha1.CaseFieldUpdate, s.n)
-		for range e.workers {
-			rawDone.Go(func() { rawFailed.Add(rawApply(ctx, e.c, applied)) })
-		}
-	}
-	var (
-		mu         sync.Mutex
-		lastCreate time.Time
-	)
-	cpuBefore, err := localenv.ReadMachineCPU()
-	if err != nil {
-		return m, err
-	}
-	selfBefore := selfCPU()
-	start := time.Now()
-	err = localenv.CreateAll(ctx, e.c, objs, e.creators, func(obj *casesv1alpha1.CaseFieldUpdate, at time.Time) {
-		tracker.Created(obj.Name, at)
-		mu.Lock()
-		if at.After(lastCreate) {
-			lastCreate = at
-		}
-		mu.Unlock()
-		if applied != nil {
-			applied <- obj
-		}
-	})
-	if applied != nil {
-		close(applied)
-	}
-	if err != nil {
-		return m, err
-	}
-	m.CreateSeconds = lastCreate.Sub(start).Seconds()
-
-	waitCtx, cancel := context.WithTimeout(ctx, e.timeout)
-	var done <-chan struct{} // a raw run has no process to exit
-	if mgr != nil {
-		done = mgr.Done()
-	}
-	waitErr := tracker.WaitReady(waitCtx, s.n, done)
-	cancel()
-	rawDone.Wait()
-	if cpuAfter, err := localenv.ReadMachineCPU(); err == nil {
-		m.MachineBusy = cpuAfter.BusySince(cpuBefore)
-	}
-	m.BenchCPUSeconds = (selfCPU() - selfBefore).Seconds()
-	if n := rawFailed.Load(); n > 0 && waitErr == nil {
-		waitErr = fmt.Errorf("%d status patches of the raw client failed", n)
-	}
-	if waitErr != nil {
-		m.noteErr(waitErr)
-		e.step("%s: %v", name, waitErr)
-	}
-	m.Complete = waitErr == nil
-	summarise(&m, start, tracker)
-
-	if emu != nil {
-		calls, err := localenv.EmulatorCalls(ctx, emu.URL)
-		if err != nil {
-			return m, err
-		}
-		m.EmulatorCounts = calls.Counts
-		m.UpdateCaseCalls = localenv.CallTotal(calls, "UpdateCase")
-		m.Throttled = calls.Counts["UpdateCase"]["ThrottlingException"]
-		m.CallsPerObject = float64(m.UpdateCaseCalls) / float64(s.n)
-		if m.UpdateCaseCalls > 0 {
-			m.ThrottledFraction = float64(m.Throttled) / float64(m.UpdateCaseCalls)
-		}
-	}
-	// A process that exited early has no figures left to read; the run
-	// then reports its error instead of aborting the benchmark.
-	if mgr != nil {
-		m.PeakRSSBytes, err = mgr.PeakRSS()
-		m.noteErr(err)
-		cpu, err := mgr.CPUTime()
-		m.noteErr(err)
-		m.ManagerCPUSeconds = cpu.Seconds()
-	}
-	if emu != nil {
-		cpu, err := emu.CPUTime()
-		m.noteErr(err)
-		m.EmulatorCPUSeconds = cpu.Seconds()
-	}
-	return m, nil
 }
 
 // noteErr adds err, if any, to the run's error.
@@ -252,11 +131,247 @@ func (m *measurement) noteErr(err error) {
 	m.Error += err.Error()
 }
 
+// cpuSample is the CPU time of the shared processes at one moment.
+type cpuSample struct {
+	self    time.Duration
+	control map[string]float64
+	machine localenv.MachineCPU
+}
+
+// sampleCPU reads the CPU time of this program and of the control plane.
+func sampleCPU() cpuSample {
+	s := cpuSample{self: selfCPU(), control: map[string]float64{}}
+	for name, pid := range controlPlanePids() {
+		s.control[name] = processCPU(pid)
+	}
+	s.machine, _ = localenv.ReadMachineCPU()
+	return s
+}
+
+// record writes the CPU used since s into m.
+func (s cpuSample) record(m *measurement) {
+	after := sampleCPU()
+	if m.CPUSeconds == nil {
+		m.CPUSeconds = map[string]float64{}
+	}
+	m.CPUSeconds["load generator"] = (after.self - s.self).Seconds()
+	for name, v := range after.control {
+		m.CPUSeconds[name] = v - s.control[name]
+	}
+	m.MachineBusy = after.machine.BusySince(s.machine)
+}
+
+// run performs one run and measures it; a restart run also returns the
+// measurement of C3. A run that does not finish in time is reported with
+// what it reached, not dropped.
+func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
+	m := measurement{Scenario: s.scenario, Variant: s.variant, Round: s.round, Objects: s.n}
+	name := namespaceOf(s)
+	e.step("%s: %d objects", name, s.n)
+	if err := localenv.EnsureNamespace(ctx, e.c, name); err != nil {
+		return nil, err
+	}
+	if s.valueFrom {
+		e.step("%s: %d Secrets and %d ConfigMaps", name, s.n, s.n)
+		if err := createSources(ctx, e.c, name, s.n, e.creators); err != nil {
+			return nil, err
+		}
+	}
+	labels := map[string]string{"bench.connectcases.dev/run": name}
+	objs := make([]*casesv1alpha1.CaseFieldUpdate, s.n)
+	for i := range objs {
+		if s.valueFrom {
+			objs[i] = localenv.WorkloadObjectFromSources(name, objectName(i), benchDomain, i, labels)
+		} else {
+			objs[i] = localenv.WorkloadObject(name, objectName(i), benchDomain, i, labels)
+		}
+	}
+
+	var (
+		emu *localenv.Emulator
+		mgr *localenv.Process
+		err error
+	)
+	if !s.raw {
+		seed := filepath.Join(e.dir, name+"-seed.yaml")
+		if err := localenv.WriteSeed(seed, localenv.WorkloadSeed(benchDomain, s.n)); err != nil {
+			return nil, err
+		}
+		args := append([]string{"--seed", seed}, s.emulatorArgs...)
+		if emu, err = localenv.StartEmulator(ctx, e.emulatorBin, filepath.Join(e.dir, name+"-emulator.log"), args...); err != nil {
+			return nil, err
+		}
+		defer func() { _ = emu.Stop(10 * time.Second) }()
+		if mgr, err = e.startManager(ctx, name, "", emu.URL, s.managerArgs); err != nil {
+			return nil, err
+		}
+		defer func() { _ = mgr.Stop(30 * time.Second) }()
+	}
+
+	trackCtx, stopTracking := context.WithCancel(ctx)
+	defer stopTracking()
+	tracker, err := localenv.StartTracker(trackCtx, e.c, name, labels)
+	if err != nil {
+		return nil, err
+	}
+	var peer *rawPeer
+	if s.raw {
+		if peer, err = startRawPeer(ctx, e.cp.Config, e.workers, s.n); err != nil {
+			return nil, err
+		}
+		defer peer.stop()
+	}
+	apiBefore, err := e.api.requests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cpu := sampleCPU()
+	start := time.Now()
+	var (
+		mu         sync.Mutex
+		lastCreate time.Time
+	)
+	err = localenv.CreateAll(ctx, e.c, objs, e.creators, func(obj *casesv1alpha1.CaseFieldUpdate, at time.Time) {
+		tracker.Created(obj.Name, at)
+		mu.Lock()
+		lastCreate = maxTime(lastCreate, at)
+		mu.Unlock()
+		if peer != nil {
+			peer.apply(obj)
+		}
+	})
+	if peer != nil {
+		peer.close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.CreateSeconds = lastCreate.Sub(start).Seconds()
+
+	waitCtx, cancel := context.WithTimeout(ctx, e.timeout)
+	var done <-chan struct{} // a raw run has no process to exit
+	if mgr != nil {
+		done = mgr.Done()
+	}
+	waitErr := tracker.WaitReady(waitCtx, s.n, done)
+	cancel()
+	if peer != nil {
+		if n := peer.wait(); n > 0 && waitErr == nil {
+			waitErr = fmt.Errorf("%d status patches of the raw peer failed", n)
+		}
+	}
+	cpu.record(&m)
+	if waitErr != nil {
+		m.noteErr(waitErr)
+		e.step("%s: %v", name, waitErr)
+	}
+	m.Complete = waitErr == nil
+	summarise(&m, start, tracker)
+	apiAfter, err := e.api.settledRequests(ctx, 15*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	m.setRequests(apiAfter.since(apiBefore))
+
+	if emu != nil {
+		e.readEmulator(ctx, &m, emu.URL, s.n)
+	}
+	// A process that exited early has no figures left to read; the run
+	// then reports its error instead of aborting the benchmark.
+	if mgr != nil {
+		m.PeakRSSBytes, err = mgr.PeakRSS()
+		m.noteErr(err)
+		cpu, err := mgr.CPUTime()
+		m.noteErr(err)
+		m.CPUSeconds["manager"] = cpu.Seconds()
+	}
+	if emu != nil {
+		cpu, err := emu.CPUTime()
+		m.noteErr(err)
+		m.CPUSeconds["emulator"] = cpu.Seconds()
+	}
+	out := []measurement{m}
+	if s.restart && mgr != nil {
+		if err := mgr.Stop(30 * time.Second); err != nil {
+			m.noteErr(err)
+		}
+		r, err := e.restart(ctx, name, emu, s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// startManager starts a manager that watches namespace and waits until its
+// workers run. Each manager caches only its run's namespace, so that the
+// objects of earlier runs weigh neither on its memory nor on its start.
+func (e *env) startManager(ctx context.Context, namespace, metricsAddr, url string, extra []string) (*localenv.Process, error) {
+	if metricsAddr == "" {
+		metricsAddr = "0"
+	}
+	args := append([]string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=0", "--watch-namespaces=" + namespace,
+		fmt.Sprintf("--max-concurrent-reconciles=%d", e.workers)}, extra...)
+	procEnv := append(localenv.ManagerEnv(e.cp.Kubeconfig, url), memoryLimitEnv+"="+strconv.FormatInt(e.memoryLimit, 10))
+	log := filepath.Join(e.dir, fmt.Sprintf("%s-manager-%d.log", namespace, time.Now().UnixNano()))
+	mgr, err := localenv.Start("manager", log, procEnv, e.managerBin, args...)
+	if err != nil {
+		return nil, err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := mgr.WaitForLog(startCtx, "Starting workers"); err != nil {
+		_ = mgr.Stop(10 * time.Second)
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// readEmulator fills the emulator's call counts and compares its cases with
+// the specs.
+func (e *env) readEmulator(ctx context.Context, m *measurement, url string, n int) {
+	calls, err := localenv.EmulatorCalls(ctx, url)
+	if err != nil {
+		m.noteErr(err)
+		return
+	}
+	m.EmulatorCounts = calls.Counts
+	m.UpdateCaseCalls = localenv.CallTotal(calls, "UpdateCase")
+	m.Throttled = calls.Counts["UpdateCase"]["ThrottlingException"]
+	m.CallsPerObject = float64(m.UpdateCaseCalls) / float64(n)
+	for op := range calls.Counts {
+		m.AWSCalls += localenv.CallTotal(calls, op)
+	}
+	if m.UpdateCaseCalls > 0 {
+		m.ThrottledFraction = float64(m.Throttled) / float64(m.UpdateCaseCalls)
+	}
+	cases, err := localenv.EmulatorCases(ctx, url)
+	if err != nil {
+		m.noteErr(err)
+		return
+	}
+	mismatches := localenv.WorkloadMismatches(cases[benchDomain], n)
+	m.StateChecked = true
+	m.StateMismatches = len(mismatches)
+	m.MismatchExamples = mismatches[:min(len(mismatches), 5)]
+}
+
+// setRequests records the API server's requests of the run.
+func (m *measurement) setRequests(c apiCounts) {
+	m.APIRequests = c
+	m.APIRequestsPerObject = apiCounts{}
+	for k, v := range c {
+		m.APIRequestsPerObject[k] = v / float64(m.Objects)
+	}
+}
+
 // summarise fills the figures that the watch tells.
 func summarise(m *measurement, start time.Time, tracker *localenv.Tracker) {
 	var (
 		last      time.Time
 		latencies []time.Duration
+		readyAt   []float64
 		writes    int
 	)
 	for _, tr := range tracker.Tracks() {
@@ -265,9 +380,8 @@ func summarise(m *measurement, start time.Time, tracker *localenv.Tracker) {
 			continue
 		}
 		m.Ready++
-		if tr.Ready.After(last) {
-			last = tr.Ready
-		}
+		last = maxTime(last, tr.Ready)
+		readyAt = append(readyAt, tr.Ready.Sub(start).Seconds())
 		if !tr.Created.IsZero() {
 			latencies = append(latencies, tr.Ready.Sub(tr.Created))
 		}
@@ -276,6 +390,8 @@ func summarise(m *measurement, start time.Time, tracker *localenv.Tracker) {
 		m.Seconds = last.Sub(start).Seconds()
 		m.ObjectsPerSecond = float64(m.Ready) / m.Seconds
 	}
+	slices.Sort(readyAt)
+	m.ReadyAt = thin(readyAt, 200)
 	slices.Sort(latencies)
 	m.LatencyP50Ms = percentile(latencies, 0.50)
 	m.LatencyP99Ms = percentile(latencies, 0.99)
@@ -288,6 +404,28 @@ func summarise(m *measurement, start time.Time, tracker *localenv.Tracker) {
 	m.StalledObjects = len(stalled)
 }
 
+// thin keeps at most n points of sorted values, evenly spread, always with
+// the first and the last: point i is value number thinnedIndex(i, n, len).
+func thin(sorted []float64, n int) []float64 {
+	if len(sorted) <= n {
+		return sorted
+	}
+	out := make([]float64, 0, n)
+	for i := range n {
+		out = append(out, sorted[thinnedIndex(i, n, len(sorted))])
+	}
+	return out
+}
+
+// thinnedIndex returns the index among total values of point i of the
+// kept points of thin.
+func thinnedIndex(i, kept, total int) int {
+	if kept >= total || kept < 2 {
+		return i
+	}
+	return i * (total - 1) / (kept - 1)
+}
+
 // percentile returns the q-quantile of sorted durations in milliseconds
 // (nearest rank).
 func percentile(sorted []time.Duration, q float64) float64 {
@@ -298,30 +436,12 @@ func percentile(sorted []time.Duration, q float64) float64 {
 	return float64(sorted[i].Microseconds()) / 1000
 }
 
-// rawApply is the raw client's worker: for each object it writes, with one
-// status merge patch, the status the manager writes when UpdateCase
-// succeeds. It is the floor of what any controller can reach on this API
-// server: no informer, no AWS call, nothing but the patch. It returns how
-// many patches failed.
-func rawApply(ctx context.Context, c client.Client, objs <-chan *casesv1alpha1.CaseFieldUpdate) int64 {
-	var failed int64
-	for obj := range objs {
-		before := obj.DeepCopy()
-		now := metav1.Now()
-		obj.Status.ObservedGeneration = obj.Generation
-		obj.Status.LastAppliedTime = &now
-		obj.Status.LastRequestID = rand.Text()
-		obj.Status.Failures = 0
-		meta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
-			Type: casesv1alpha1.ReadyCondition, Status: metav1.ConditionTrue, Reason: casesv1alpha1.AppliedReason,
-			Message:            fmt.Sprintf("Applied %d fields to case %s in domain %s", len(obj.Spec.Fields), obj.Spec.CaseID, obj.Spec.DomainID),
-			ObservedGeneration: obj.Generation,
-		})
-		if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-			failed++
-		}
+// maxTime returns the later of two times.
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
 	}
-	return failed
+	return a
 }
 
 // selfCPU returns the CPU time this program has used so far.
@@ -332,6 +452,19 @@ func selfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// namespaceOf names the namespace of a run.
+func namespaceOf(s runSpec) string {
+	variant := map[string]string{variantOperator: "operator", variantTypical: "typical", variantNoLimit: "nolimit", variantRaw: "raw"}[s.variant]
+	name := fmt.Sprintf("bench-%s-%s", s.scenario, variant)
+	if s.round > 0 {
+		name += fmt.Sprintf("-%d", s.round)
+	}
+	return strings.ToLower(name)
+}
+
+// objectName names object i of a run.
+func objectName(i int) string { return fmt.Sprintf("obj-%05d", i) }
 
 // step prints a progress line.
 func (e *env) step(format string, args ...any) {
