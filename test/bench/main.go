@@ -13,7 +13,8 @@
 //   - A2, unknown quota: A with the limiter starting at 5 x the quota.
 //   - B, unthrottled: the operator's throughput to Ready against a raw peer
 //     that writes the same status patch and the same Event per object on
-//     the same API server; interleaved rounds, their median and spread.
+//     the same API server, from a process of its own that watches the
+//     namespace; interleaved rounds, their median and spread.
 //   - C, memory: the manager's peak resident memory with 10,000 objects;
 //     C2 the same with valueFrom and 10,000 Secrets and 10,000 ConfigMaps;
 //     C3 a manager restart over C's 10,000 Ready objects.
@@ -81,8 +82,15 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 8, "the manager's --max-concurrent-reconciles, and the raw peer's workers")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest wait for all objects Ready in one run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the logs, seeds and kubeconfig")
+	rawNamespace := flag.String(rawPeerFlag, "", "run as the raw peer of B on this namespace (the benchmark starts it)")
+	kubeconfig := flag.String("raw-peer-kubeconfig", "", "kubeconfig of the raw peer")
 	flag.Parse()
-	err := run(ctx, o)
+	var err error
+	if *rawNamespace != "" {
+		err = runRawPeer(ctx, *kubeconfig, *rawNamespace, o.workers)
+	} else {
+		err = run(ctx, o)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

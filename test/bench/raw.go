@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -11,8 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,74 +23,83 @@ import (
 )
 
 // rawPeer is the floor of what any controller can reach on this API
-// server: for each object it writes what the operator writes when UpdateCase
-// succeeds, and nothing else. One status merge patch with the same content
-// (Ready, observedGeneration, the request id, lastAppliedTime and
-// status.fields), then the same Event (a Normal Applied, through the same
-// client-go events broadcaster and reporting controller as the manager's).
-// No informer, no AWS call.
+// server: a process of its own, like the manager, that watches the run's
+// namespace and, for each new object, writes what the operator writes when
+// UpdateCase succeeds, and nothing else. One status merge patch with the
+// same content (Ready, observedGeneration, the request id, lastAppliedTime
+// and status.fields), then the same Event (a Normal Applied, through the
+// same client-go events broadcaster and reporting controller as the
+// manager's). No informer cache, no AWS call.
 type rawPeer struct {
-	c           client.Client
-	broadcaster events.EventBroadcaster
-	recorder    events.EventRecorder
-	cancel      context.CancelFunc
-	objs        chan *casesv1alpha1.CaseFieldUpdate
-	done        sync.WaitGroup
-	failed      atomic.Int64
+	c        client.Client
+	recorder events.EventRecorder
 }
 
-// startRawPeer starts workers that apply the objects given to apply.
-func startRawPeer(ctx context.Context, cfg *rest.Config, workers, n int) (*rawPeer, error) {
+// rawPeerFlag is the flag that runs this program as the raw peer.
+const rawPeerFlag = "raw-peer-namespace"
+
+// runRawPeer is the raw peer's process: it applies the new objects of
+// namespace with workers goroutines until ctx ends.
+func runRawPeer(ctx context.Context, kubeconfig, namespace string, workers int) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = -1, -1
 	c, err := localenv.NewClient(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = -1, -1
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	scheme := runtime.NewScheme()
 	if err := casesv1alpha1.AddToScheme(scheme); err != nil {
-		return nil, err
+		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	p := &rawPeer{c: c, cancel: cancel, objs: make(chan *casesv1alpha1.CaseFieldUpdate, n)}
-	p.broadcaster = events.NewBroadcaster(&events.EventSinkImpl{Interface: cs.EventsV1()})
-	if err := p.broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
-		cancel()
-		return nil, fmt.Errorf("failed to start the raw peer's Events: %w", err)
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: cs.EventsV1()})
+	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+		return fmt.Errorf("failed to start the Events: %w", err)
 	}
-	p.recorder = p.broadcaster.NewRecorder(scheme, "connectcases-operator")
-	for range workers {
-		p.done.Go(func() {
-			for obj := range p.objs {
+	defer broadcaster.Shutdown()
+	p := &rawPeer{c: c, recorder: broadcaster.NewRecorder(scheme, "connectcases-operator")}
+
+	list := &casesv1alpha1.CaseFieldUpdateList{}
+	if err := c.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		return err
+	}
+	w, err := c.Watch(ctx, &casesv1alpha1.CaseFieldUpdateList{}, client.InNamespace(namespace),
+		&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	queue := make(chan *casesv1alpha1.CaseFieldUpdate, 1024)
+	var (
+		done   sync.WaitGroup
+		failed atomic.Int64
+	)
+	for range max(1, workers) {
+		done.Go(func() {
+			for obj := range queue {
 				if err := p.write(ctx, obj); err != nil {
-					p.failed.Add(1)
+					failed.Add(1)
+					fmt.Fprintln(os.Stderr, "Status patch failed:", err)
 				}
 			}
 		})
 	}
-	return p, nil
-}
-
-// apply queues obj, as the create call returned it.
-func (p *rawPeer) apply(obj *casesv1alpha1.CaseFieldUpdate) { p.objs <- obj }
-
-// close says that every object was queued.
-func (p *rawPeer) close() { close(p.objs) }
-
-// wait waits for the workers and returns how many status patches failed.
-func (p *rawPeer) wait() int64 {
-	p.done.Wait()
-	return p.failed.Load()
-}
-
-// stop ends the Events broadcaster.
-func (p *rawPeer) stop() {
-	p.broadcaster.Shutdown()
-	p.cancel()
+	fmt.Println("Watching", namespace)
+	for ev := range w.ResultChan() {
+		if obj, ok := ev.Object.(*casesv1alpha1.CaseFieldUpdate); ok && ev.Type == watch.Added {
+			queue <- obj
+		}
+	}
+	close(queue)
+	done.Wait()
+	fmt.Println("Stopped;", failed.Load(), "status patches failed")
+	return nil
 }
 
 // write patches obj's status as the manager does when UpdateCase succeeds,

@@ -128,7 +128,7 @@ func (r *results) table(w io.Writer, runs []*measurement, rows []rowSpec) {
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
-	for _, proc := range []string{"manager", "kube-apiserver", "etcd", "emulator", "load generator"} {
+	for _, proc := range []string{"manager", "raw peer", "kube-apiserver", "etcd", "emulator", "load generator"} {
 		cells := []string{"CPU s, " + proc}
 		for _, m := range runs {
 			if v, ok := m.CPUSeconds[proc]; ok {

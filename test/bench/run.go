@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -214,12 +215,11 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 	if err != nil {
 		return nil, err
 	}
-	var peer *rawPeer
 	if s.raw {
-		if peer, err = startRawPeer(ctx, e.cp.Config, e.workers, s.n); err != nil {
+		if mgr, err = e.startRawPeer(ctx, name); err != nil {
 			return nil, err
 		}
-		defer peer.stop()
+		defer func() { _ = mgr.Stop(30 * time.Second) }()
 	}
 	apiBefore, err := e.api.requests(ctx)
 	if err != nil {
@@ -236,30 +236,15 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 		mu.Lock()
 		lastCreate = maxTime(lastCreate, at)
 		mu.Unlock()
-		if peer != nil {
-			peer.apply(obj)
-		}
 	})
-	if peer != nil {
-		peer.close()
-	}
 	if err != nil {
 		return nil, err
 	}
 	m.CreateSeconds = lastCreate.Sub(start).Seconds()
 
 	waitCtx, cancel := context.WithTimeout(ctx, e.timeout)
-	var done <-chan struct{} // a raw run has no process to exit
-	if mgr != nil {
-		done = mgr.Done()
-	}
-	waitErr := tracker.WaitReady(waitCtx, s.n, done)
+	waitErr := tracker.WaitReady(waitCtx, s.n, mgr.Done())
 	cancel()
-	if peer != nil {
-		if n := peer.wait(); n > 0 && waitErr == nil {
-			waitErr = fmt.Errorf("%d status patches of the raw peer failed", n)
-		}
-	}
 	cpu.record(&m)
 	if waitErr != nil {
 		m.noteErr(waitErr)
@@ -278,20 +263,18 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 	}
 	// A process that exited early has no figures left to read; the run
 	// then reports its error instead of aborting the benchmark.
-	if mgr != nil {
-		m.PeakRSSBytes, err = mgr.PeakRSS()
-		m.noteErr(err)
-		cpu, err := mgr.CPUTime()
-		m.noteErr(err)
-		m.CPUSeconds["manager"] = cpu.Seconds()
-	}
+	m.PeakRSSBytes, err = mgr.PeakRSS()
+	m.noteErr(err)
+	procCPU, err := mgr.CPUTime()
+	m.noteErr(err)
+	m.CPUSeconds[map[bool]string{false: "manager", true: "raw peer"}[s.raw]] = procCPU.Seconds()
 	if emu != nil {
 		cpu, err := emu.CPUTime()
 		m.noteErr(err)
 		m.CPUSeconds["emulator"] = cpu.Seconds()
 	}
 	out := []measurement{m}
-	if s.restart && mgr != nil {
+	if s.restart && !s.raw {
 		if err := mgr.Stop(30 * time.Second); err != nil {
 			m.noteErr(err)
 		}
@@ -326,6 +309,28 @@ func (e *env) startManager(ctx context.Context, namespace, metricsAddr, url stri
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// startRawPeer starts this program as the raw peer of namespace, and waits
+// until it watches.
+func (e *env) startRawPeer(ctx context.Context, namespace string) (*localenv.Process, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	log := filepath.Join(e.dir, namespace+"-raw-peer.log")
+	p, err := localenv.Start("raw peer", log, nil, self, "-"+rawPeerFlag+"="+namespace, "-raw-peer-kubeconfig="+e.cp.Kubeconfig,
+		fmt.Sprintf("-workers=%d", e.workers))
+	if err != nil {
+		return nil, err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := p.WaitForLog(startCtx, "Watching"); err != nil {
+		_ = p.Stop(10 * time.Second)
+		return nil, err
+	}
+	return p, nil
 }
 
 // readEmulator fills the emulator's call counts and compares its cases with
