@@ -25,11 +25,11 @@ func (r *CaseFieldUpdateReconciler) apply(ctx context.Context, obj *casesv1alpha
 
 	callCtx, cancel := context.WithTimeout(ctx, r.callTimeout())
 	defer cancel()
-	out, err := r.Cases.UpdateCase(callCtx, in)
-	r.observe("UpdateCase", err)
+	out, err := r.casesAPI(ctx).UpdateCase(callCtx, in)
+	r.observe(ctx, "UpdateCase", err)
 	if err != nil {
 		o := redactOutcome(ClassifyUpdateError(err), res.secrets)
-		r.forgetRejected(obj.Spec.DomainID, err)
+		r.forgetRejected(ctx, obj.Spec.DomainID, err)
 		log.Info("UpdateCase failed", "reason", o.Reason, "requestId", o.RequestID, "error", o.Message)
 		return o, true
 	}
@@ -43,8 +43,9 @@ func (r *CaseFieldUpdateReconciler) apply(ctx context.Context, obj *casesv1alpha
 // fields and options after a ValidationException (a renamed field, a
 // deactivated option). A missing case or domain says nothing of the fields
 // and leaves the catalog alone.
-func (r *CaseFieldUpdateReconciler) forgetRejected(domainID string, err error) {
-	if r.Catalog == nil {
+func (r *CaseFieldUpdateReconciler) forgetRejected(ctx context.Context, domainID string, err error) {
+	catalog := r.catalogFor(ctx)
+	if catalog == nil {
 		return
 	}
 	var notFound *types.ResourceNotFoundException
@@ -52,9 +53,9 @@ func (r *CaseFieldUpdateReconciler) forgetRejected(domainID string, err error) {
 	switch {
 	case errors.As(err, &notFound):
 		if aws.ToString(notFound.ResourceType) == "Field" {
-			r.Catalog.Invalidate(domainID)
+			catalog.Invalidate(domainID)
 		}
 	case errors.As(err, &invalid):
-		r.Catalog.Invalidate(domainID)
+		catalog.Invalidate(domainID)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 	"github.com/connectcases-operator/connectcases-operator/internal/cases"
+	"github.com/connectcases-operator/connectcases-operator/internal/connections"
 )
 
 // CaseUpdater is the part of the Connect Cases API the reconciler calls. The
@@ -85,11 +86,27 @@ type CaseFieldUpdateReconciler struct {
 
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+
+	// Connections holds the clients, limiters and catalogs of the
+	// CasesConnections. Nil turns connections off: every object uses
+	// Cases, Limiter and Catalog, as before connections existed.
+	Connections *connections.Registry
+
+	// RequireConnection refuses objects that name no connection when none
+	// is marked default, instead of using the operator's own identity.
+	RequireConnection bool
+
+	// OwnAccount is the AWS account id of the operator's own identity, when
+	// known: objects that use it and objects of a connection to the same
+	// account are neighbours for field conflicts.
+	OwnAccount string
 }
 
 // +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casefieldupdates,verbs=list;watch;delete
 // +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casefieldupdates/status,verbs=patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=cases.connectcases.dev,resources=casesconnections,verbs=list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=list;watch
 
 // Reconcile brings a CaseFieldUpdate's case to its spec: it applies each
 // generation once and, in Enforce mode, repairs drift. It runs the phases of
@@ -117,7 +134,7 @@ func (r *CaseFieldUpdateReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		}
 	}()
 	for _, phase := range r.phases() {
-		res, done, err := phase(ctx, s)
+		res, done, err := phase(s.withAPI(ctx), s)
 		if err != nil || done {
 			return withExpiry(s, res), err
 		}
@@ -182,6 +199,10 @@ func (r *CaseFieldUpdateReconciler) SetupWithManager(mgr ctrl.Manager, maxConcur
 		Watches(&casesv1alpha1.CaseFieldUpdate{}, handler.EnqueueRequestsFromMapFunc(r.peersOf),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, maxConcurrentReconciles)})
+	b, err := r.watchConnections(mgr, b)
+	if err != nil {
+		return err
+	}
 	if r.EnableValueFrom {
 		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &casesv1alpha1.CaseFieldUpdate{}, referenceIndexKey, indexByReference); err != nil {
 			return fmt.Errorf("failed to index CaseFieldUpdates by reference: %w", err)

@@ -11,10 +11,11 @@ import (
 // spent in place; a longer one is returned with ok false, for the object to
 // be requeued at its slot instead of holding a worker.
 func (r *CaseFieldUpdateReconciler) waitForSlot(ctx context.Context, operation, key string) (time.Duration, bool) {
-	if r.Limiter == nil {
+	limiter := r.limiterFor(ctx)
+	if limiter == nil {
 		return 0, true
 	}
-	wait := r.Limiter.Acquire(operation, key)
+	wait := limiter.Acquire(operation, key)
 	if wait <= 0 {
 		return 0, true
 	}
@@ -29,7 +30,7 @@ func (r *CaseFieldUpdateReconciler) waitForSlot(ctx context.Context, operation, 
 	case <-t.C:
 	}
 	// The slot is reached: this takes it.
-	if again := r.Limiter.Acquire(operation, key); again > 0 {
+	if again := limiter.Acquire(operation, key); again > 0 {
 		return again, false
 	}
 	return 0, true
@@ -37,17 +38,24 @@ func (r *CaseFieldUpdateReconciler) waitForSlot(ctx context.Context, operation, 
 
 // observe feeds the answer of a call to the limiter. A call that got no
 // answer says nothing of the quota.
-func (r *CaseFieldUpdateReconciler) observe(operation string, err error) {
-	if r.Limiter != nil && (err == nil || cases.HTTPStatusFromError(err) != 0) {
-		r.Limiter.Observe(operation, cases.IsThrottle(err))
+func (r *CaseFieldUpdateReconciler) observe(ctx context.Context, operation string, err error) {
+	if limiter := r.limiterFor(ctx); limiter != nil && (err == nil || cases.HTTPStatusFromError(err) != 0) {
+		limiter.Observe(operation, cases.IsThrottle(err))
 	}
 }
 
-// forgetSlots releases the limiter slots of a deleted object.
+// forgetSlots releases the limiter slots of a deleted object, in the
+// reconciler's limiter and in every connection's.
 func (r *CaseFieldUpdateReconciler) forgetSlots(key string) {
-	if r.Limiter != nil {
-		r.Limiter.Forget("UpdateCase", key)
-		r.Limiter.Forget("GetCase", key)
+	limiters := []*cases.Limiter{r.Limiter}
+	if r.Connections != nil {
+		limiters = append(limiters, r.Connections.Limiters()...)
+	}
+	for _, l := range limiters {
+		if l != nil {
+			l.Forget("UpdateCase", key)
+			l.Forget("GetCase", key)
+		}
 	}
 }
 

@@ -47,6 +47,9 @@ type scope struct {
 	idleWait time.Duration
 	peers    []casesv1alpha1.CaseFieldUpdate
 	res      *resolution
+	// api is the connection the object's calls go through, chosen by the
+	// connect phase; nil for the reconciler's own clients.
+	api *connectionAPI
 	// drifted are the fields a drift check found changed on the case.
 	drifted []casesv1alpha1.ResolvedField
 
@@ -69,7 +72,7 @@ type phase func(ctx context.Context, s *scope) (res ctrl.Result, done bool, err 
 // phases lists the steps of a reconcile in order: each reads the scope that
 // the previous ones filled in.
 func (r *CaseFieldUpdateReconciler) phases() []phase {
-	return []phase{r.guard, r.expire, r.plan, r.resolvePhase, r.conflictPhase, r.driftPhase, r.slotPhase, r.callPhase}
+	return []phase{r.guard, r.connectPhase, r.expire, r.plan, r.resolvePhase, r.conflictPhase, r.driftPhase, r.slotPhase, r.callPhase}
 }
 
 // guard stops at a paused object. The pause is shown in the status; a
@@ -101,6 +104,9 @@ func (r *CaseFieldUpdateReconciler) plan(ctx context.Context, s *scope) (ctrl.Re
 		}
 	}
 	peers, err := r.sameCase(ctx, obj)
+	if err == nil {
+		peers, err = r.peersInAccount(ctx, s.api, peers)
+	}
 	if err != nil {
 		return ctrl.Result{}, true, fmt.Errorf("failed to list the objects of case %s: %w", caseKey(obj), err)
 	}
@@ -165,7 +171,7 @@ func (r *CaseFieldUpdateReconciler) driftPhase(ctx context.Context, s *scope) (c
 		return ctrl.Result{RequeueAfter: wait}, true, nil
 	}
 	actual, err := r.readCase(ctx, s.res.spec)
-	r.observe("GetCase", err)
+	r.observe(ctx, "GetCase", err)
 	if err != nil {
 		o := redactOutcome(ClassifyUpdateError(err), s.res.secrets)
 		ctrl.LoggerFrom(ctx).Info("GetCase failed: drift check failed", "reason", o.Reason, "requestId", o.RequestID, "error", o.Message)

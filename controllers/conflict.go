@@ -42,7 +42,7 @@ func claimsOfResolution(res *resolution) []claim {
 // both objects again and the conflict, if any, shows on both.
 func (r *CaseFieldUpdateReconciler) claimsOf(ctx context.Context, peer *casesv1alpha1.CaseFieldUpdate) peerClaims {
 	out := peerClaims{name: peer.Namespace + "/" + peer.Name}
-	if r.Catalog == nil {
+	if r.catalogFor(ctx) == nil {
 		for _, f := range peer.Spec.Fields {
 			if f.ID != "" && f.Value.ValueFrom == nil {
 				out.claims = append(out.claims, claim{field: casesv1alpha1.ResolvedField{ID: f.ID}, value: f.Value})

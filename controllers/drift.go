@@ -36,7 +36,7 @@ func (r *CaseFieldUpdateReconciler) readCase(ctx context.Context, spec casesv1al
 	values := make(map[string]types.FieldValueUnion, len(ids))
 	for {
 		callCtx, cancel := context.WithTimeout(ctx, r.callTimeout())
-		out, err := r.Cases.GetCase(callCtx, in)
+		out, err := r.casesAPI(ctx).GetCase(callCtx, in)
 		cancel()
 		if err != nil {
 			return nil, err

@@ -58,7 +58,7 @@ func rateLimitedWait(err error) (time.Duration, bool) {
 // requeue.
 func (r *CaseFieldUpdateReconciler) resolve(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate) (*resolution, *Outcome, error) {
 	res := &resolution{spec: *obj.Spec.DeepCopy()}
-	if r.Catalog == nil {
+	if r.catalogFor(ctx) == nil {
 		return res, r.resolveWithoutCatalog(res), nil
 	}
 	byID, byName, err := r.lookup(ctx, obj.Spec.DomainID, obj.Spec.Fields, true)
@@ -98,10 +98,11 @@ func (r *CaseFieldUpdateReconciler) lookup(ctx context.Context, domainID string,
 			names = append(names, f.Name)
 		}
 	}
-	byID, byName, err = r.Catalog.Fields(ctx, domainID, ids, names)
+	catalog := r.catalogFor(ctx)
+	byID, byName, err = catalog.Fields(ctx, domainID, ids, names)
 	if reread && err == nil && (len(byID) < len(ids) || len(byName) < len(names)) {
-		r.Catalog.Invalidate(domainID)
-		byID, byName, err = r.Catalog.Fields(ctx, domainID, ids, names)
+		catalog.Invalidate(domainID)
+		byID, byName, err = catalog.Fields(ctx, domainID, ids, names)
 	}
 	return byID, byName, err
 }
@@ -229,7 +230,7 @@ func (r *CaseFieldUpdateReconciler) checkValue(ctx context.Context, domainID str
 	if info.Type != fieldTypeSingleSelect {
 		return nil, nil
 	}
-	options, err := r.Catalog.ActiveOptions(ctx, domainID, info.ID)
+	options, err := r.catalogFor(ctx).ActiveOptions(ctx, domainID, info.ID)
 	if err != nil {
 		return readOutcome(err), rateLimited(err)
 	}

@@ -399,3 +399,84 @@ func TestDomainAndCaseAreImmutable(t *testing.T) {
 		}
 	})
 }
+
+// connectionManifest parses a cluster-scoped CasesConnection manifest.
+func connectionManifest(t *testing.T, name, spec string) *unstructured.Unstructured {
+	t.Helper()
+	doc := fmt.Sprintf("apiVersion: cases.connectcases.dev/v1alpha1\nkind: CasesConnection\nmetadata:\n  name: %s\nspec:\n%s", name, indent(spec))
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+		t.Fatalf("bad test manifest: %v\n%s", err, doc)
+	}
+	return obj
+}
+
+func TestAdmissionOfConnections(t *testing.T) {
+	const role = "arn:aws:iam::123456789012:role/cases-writer"
+	tests := map[string]struct {
+		spec    string
+		message string // "" when the object is valid
+	}{
+		"minimal":            {spec: "region: us-east-1\ndomains: ['*']"},
+		"every field":        {spec: "region: eu-west-2\ndomains: [d1, d2]\nnamespaceSelector: {matchLabels: {team: a}}\nassumeRole: {roleArn: '" + role + "', externalId: team-a, sessionName: ops, durationSeconds: 900}\nendpoints: {connectcases: 'https://cases.example.com', sts: 'http://127.0.0.1:8080'}\nrateLimits: {UpdateCase: {rps: 1.5, burst: 2}}"},
+		"role with a path":   {spec: "region: us-east-1\ndomains: ['*']\nassumeRole: {roleArn: 'arn:aws:iam::123456789012:role/teams/a/writer'}"},
+		"GovCloud role":      {spec: "region: us-gov-west-1\ndomains: ['*']\nassumeRole: {roleArn: 'arn:aws-us-gov:iam::123456789012:role/writer'}"},
+		"no region":          {spec: "domains: ['*']", message: "spec.region: Required value"},
+		"empty region":       {spec: "region: ''\ndomains: ['*']", message: "spec.region"},
+		"no domains":         {spec: "region: us-east-1", message: "spec.domains: Required value"},
+		"malformed role ARN": {spec: "region: us-east-1\ndomains: ['*']\nassumeRole: {roleArn: 'cases-writer'}", message: "spec.assumeRole.roleArn: Invalid value"},
+		"user ARN":           {spec: "region: us-east-1\ndomains: ['*']\nassumeRole: {roleArn: 'arn:aws:iam::123456789012:user/bob'}", message: "spec.assumeRole.roleArn: Invalid value"},
+		"short account":      {spec: "region: us-east-1\ndomains: ['*']\nassumeRole: {roleArn: 'arn:aws:iam::1234:role/writer'}", message: "spec.assumeRole.roleArn: Invalid value"},
+		"no role ARN":        {spec: "region: us-east-1\ndomains: ['*']\nassumeRole: {externalId: x1}", message: "spec.assumeRole.roleArn: Required value"},
+		"duration too short": {spec: "region: us-east-1\ndomains: ['*']\nassumeRole: {roleArn: '" + role + "', durationSeconds: 60}", message: "spec.assumeRole.durationSeconds"},
+		"duration too long":  {spec: "region: us-east-1\ndomains: ['*']\nassumeRole: {roleArn: '" + role + "', durationSeconds: 43201}", message: "spec.assumeRole.durationSeconds"},
+		"endpoint not a URL": {spec: "region: us-east-1\ndomains: ['*']\nendpoints: {sts: 'not a url'}", message: "sts must be an http or https URL"},
+		"zero rps":           {spec: "region: us-east-1\ndomains: ['*']\nrateLimits: {UpdateCase: {rps: 0}}", message: "rps must be greater than 0"},
+		"bad session name":   {spec: "region: us-east-1\ndomains: ['*']\nassumeRole: {roleArn: '" + role + "', sessionName: 'a b'}", message: "spec.assumeRole.sessionName"},
+	}
+	onEachServer(t, func(t *testing.T, c client.Client) {
+		for name, tc := range tests {
+			t.Run(name, func(t *testing.T) {
+				g := NewWithT(t)
+				obj := connectionManifest(t, objectName("conn", name), tc.spec)
+				err := c.Create(context.Background(), obj, client.FieldValidation("Strict"))
+				if tc.message == "" {
+					g.Expect(err).NotTo(HaveOccurred())
+					g.Expect(c.Delete(context.Background(), obj)).To(Succeed())
+					return
+				}
+				g.Expect(err).To(HaveOccurred(), "the API server accepted a malformed connection")
+				g.Expect(err.Error()).To(ContainSubstring(tc.message))
+			})
+		}
+	})
+}
+
+func TestAdmissionOfConnectionRef(t *testing.T) {
+	tests := map[string]struct {
+		spec    string
+		message string
+	}{
+		"named":      {spec: "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nconnectionRef: {name: team-a}"},
+		"empty name": {spec: "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nconnectionRef: {name: ''}", message: "spec.connectionRef.name"},
+		"no name":    {spec: "domainId: d\ncaseId: c\nfields: [{id: a, value: {booleanValue: true}}]\nconnectionRef: {}", message: "spec.connectionRef.name: Required value"},
+	}
+	onEachServer(t, func(t *testing.T, c client.Client) {
+		for name, tc := range tests {
+			t.Run(name, func(t *testing.T) {
+				g := NewWithT(t)
+				obj := manifest(t, objectName("ref", name), tc.spec)
+				err := c.Create(context.Background(), obj, client.FieldValidation("Strict"))
+				if tc.message == "" {
+					g.Expect(err).NotTo(HaveOccurred())
+					// connectionRef is mutable: another connection may be named.
+					g.Expect(unstructured.SetNestedField(obj.Object, "team-b", "spec", "connectionRef", "name")).To(Succeed())
+					g.Expect(c.Update(context.Background(), obj)).To(Succeed())
+					return
+				}
+				g.Expect(err).To(HaveOccurred())
+				g.Expect(err.Error()).To(ContainSubstring(tc.message))
+			})
+		}
+	})
+}

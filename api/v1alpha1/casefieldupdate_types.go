@@ -49,6 +49,16 @@ type CaseFieldUpdateSpec struct {
 	// +optional
 	PerformedBy *PerformedBy `json:"performedBy,omitempty"`
 
+	// connectionRef names the CasesConnection (cluster-scoped) whose region,
+	// credentials and rate limits the operator uses for this object. The
+	// connection must select the object's namespace and list its domainId.
+	// When unset, the connection annotated
+	// cases.connectcases.dev/default-connection: "true" is used, or else
+	// the operator's own identity (unless the manager runs with
+	// --require-connection).
+	// +optional
+	ConnectionRef *ConnectionReference `json:"connectionRef,omitempty"`
+
 	// syncPolicy says what the operator does once a generation is applied.
 	// ApplyOnce (the default) applies each generation once and then leaves
 	// the case alone. Enforce also reads the case every resyncInterval and
@@ -76,6 +86,15 @@ type CaseFieldUpdateSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=31536000
 	TTLSecondsAfterApplied *int32 `json:"ttlSecondsAfterApplied,omitempty"`
+}
+
+// ConnectionReference names a CasesConnection.
+type ConnectionReference struct {
+	// name is the CasesConnection's name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
 }
 
 // SyncPolicy is ApplyOnce or Enforce.
@@ -240,8 +259,11 @@ type CaseFieldUpdateStatus struct {
 	// Throttled, InternalServerError, NetworkError or UnexpectedError (the
 	// service's answer, or the lack of one); FieldConflict (another object
 	// sets one of the same fields to another value); ReferenceNotFound (a
-	// Secret or ConfigMap of valueFrom, or its key, is missing); Paused (the
-	// paused annotation stops every AWS call).
+	// Secret or ConfigMap of valueFrom, or its key, is missing);
+	// ConnectionNotFound, NotPermitted or ConnectionNotReady (the
+	// CasesConnection is missing, does not admit the object, or has no
+	// usable credentials); Paused (the paused annotation stops every AWS
+	// call).
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -86,6 +86,41 @@ const (
 	ReferenceNotFoundReason = "ReferenceNotFound"
 )
 
+// Reasons of the Ready condition decided before any AWS call, from the
+// CasesConnection the object uses. The object is Stalled with the same
+// reason, and is checked again when the connection or the labels of its
+// namespace change.
+const (
+	// ConnectionNotFoundReason: spec.connectionRef names no CasesConnection,
+	// several connections are marked default, or the manager runs with
+	// --require-connection and the object names none while none is marked
+	// default.
+	ConnectionNotFoundReason = "ConnectionNotFound"
+
+	// NotPermittedReason: the connection does not select the object's
+	// namespace (spec.namespaceSelector) or does not list its domainId
+	// (spec.domains). No AWS call is made.
+	NotPermittedReason = "NotPermitted"
+
+	// ConnectionNotReadyReason: the connection's credentials do not resolve
+	// (its Ready condition is not True): the role cannot be assumed, the
+	// external id is wrong, or STS cannot be reached.
+	ConnectionNotReadyReason = "ConnectionNotReady"
+)
+
+// Reasons of a CasesConnection's Ready condition.
+const (
+	// ConnectedReason: STS GetCallerIdentity succeeded with the connection's
+	// credentials.
+	ConnectedReason = "Connected"
+
+	// AssumeRoleFailedReason: STS refused to let the operator assume the
+	// role (the trust policy does not name the operator's identity, or the
+	// external id does not match). Stalled; checked again at the stalled
+	// retry interval and on every change of the connection.
+	AssumeRoleFailedReason = "AssumeRoleFailed"
+)
+
 // DriftDetectedReason is the reason of the Event an Enforce object emits
 // when it finds a field of its case changed outside of it.
 const DriftDetectedReason = "DriftDetected"

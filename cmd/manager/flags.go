@@ -46,6 +46,7 @@ type options struct {
 	fieldCacheTTL           time.Duration
 	skipFieldChecks         bool
 	enableValueFrom         bool
+	requireConnection       bool
 	zap                     zap.Options
 }
 
@@ -78,6 +79,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.awsClientLogging, "aws-client-logging", false, "Log every AWS request, response (without bodies), signing and retry at debug level (--zap-log-level=debug).")
 	fs.DurationVar(&o.fieldCacheTTL, "field-cache-ttl", cases.DefaultCatalogTTL, "How long the field catalog (names, types, options per domain) is trusted before it is read again.")
 	fs.BoolVar(&o.skipFieldChecks, "skip-field-checks", false, "Do not read the field catalog (ListFields, BatchGetField, ListFieldOptions): no names, no valueFrom, no type pre-checks. For credentials without read permissions.")
+	fs.BoolVar(&o.requireConnection, "require-connection", false, "Refuse CaseFieldUpdates that name no CasesConnection when none is marked default (ConnectionNotFound), instead of using the operator's own identity.")
 	fs.BoolVar(&o.enableValueFrom, "enable-value-from", false, "Let valueFrom read Secrets and ConfigMaps (needs the value-from RBAC: get, list and watch on them).")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)

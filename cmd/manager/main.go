@@ -22,6 +22,7 @@ import (
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 	"github.com/connectcases-operator/connectcases-operator/controllers"
 	"github.com/connectcases-operator/connectcases-operator/internal/cases"
+	"github.com/connectcases-operator/connectcases-operator/internal/connections"
 	"github.com/connectcases-operator/connectcases-operator/internal/metrics"
 )
 
@@ -107,8 +108,19 @@ func run(ctx context.Context, args []string, memory memorySettings) error {
 			cases.WithCallTimeout(o.awsCallTimeout))
 	}
 	r.EnableValueFrom = o.enableValueFrom
+	r.Connections = connections.NewRegistry(connections.Options{
+		Base: awsCfg, Limits: o.awsLimits, ClientRateLimit: o.awsClientRateLimit, FieldChecks: !o.skipFieldChecks,
+		CatalogTTL: o.fieldCacheTTL, MaxLimiterWait: controllers.DefaultMaxLimiterWait, CallTimeout: o.awsCallTimeout,
+		CheckTimeout: o.awsCallTimeout,
+	})
+	r.RequireConnection = o.requireConnection
 	if err := r.SetupWithManager(mgr, o.maxConcurrentReconciles); err != nil {
 		return fmt.Errorf("failed to set up the CaseFieldUpdate controller: %w", err)
+	}
+	cr := &controllers.CasesConnectionReconciler{Client: mgr.GetClient(), Registry: r.Connections,
+		StalledRetryInterval: o.stalledRetryInterval, MaxBackoff: o.maxBackoff}
+	if err := cr.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("failed to set up the CasesConnection controller: %w", err)
 	}
 	if err := ctrlmetrics.Registry.Register(metrics.NewObjectCollector(mgr.GetCache())); err != nil {
 		return fmt.Errorf("failed to register the object metrics: %w", err)
@@ -123,7 +135,7 @@ func run(ctx context.Context, args []string, memory memorySettings) error {
 	log.Info("Starting the manager", "version", version, "region", awsCfg.Region, "maxConcurrentReconciles", o.maxConcurrentReconciles,
 		"clientRateLimit", o.awsClientRateLimit, "limits", cases.FormatLimits(o.awsLimits), "retryMode", o.awsRetryMode, "requeueOnFailure", o.requeueOnFailure,
 		"watchNamespaces", o.watchNamespaces, "labelSelector", fmt.Sprint(o.labelSelector),
-		"fieldChecks", !o.skipFieldChecks, "valueFrom", o.enableValueFrom,
+		"fieldChecks", !o.skipFieldChecks, "valueFrom", o.enableValueFrom, "requireConnection", o.requireConnection,
 		"memoryLimit", memory.Limit, "memoryLimitSource", memory.Source)
 	return mgr.Start(ctx)
 }

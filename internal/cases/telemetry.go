@@ -33,7 +33,7 @@ func addTelemetry(stack *middleware.Stack) error {
 func handleTelemetry(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 	start := time.Now()
 	out, md, err := next.HandleDeserialize(ctx, in)
-	a := metrics.Attempt{Operation: awsmiddleware.GetOperationName(ctx), Duration: time.Since(start)}
+	a := metrics.Attempt{Operation: awsmiddleware.GetOperationName(ctx), Duration: time.Since(start), Connection: metrics.ConnectionFrom(ctx)}
 	if resp, ok := out.RawResponse.(*smithyhttp.Response); ok && resp != nil {
 		a.HTTPStatus = resp.StatusCode
 	}

@@ -18,9 +18,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/yaml"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
+	"github.com/connectcases-operator/connectcases-operator/controllers"
+	"github.com/connectcases-operator/connectcases-operator/internal/cases"
+	"github.com/connectcases-operator/connectcases-operator/internal/connections"
 )
 
 // grant is one (group, resource, verb) permission; resource includes the
@@ -82,7 +86,15 @@ func TestRBACIsSufficientAndMinimal(t *testing.T) {
 	cfg := rest.CopyConfig(restConfig)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + w.namespace + ":" + sa}
 	cfg.Wrap(rec.wrap)
-	w.startManager(managerOptions{restConfig: cfg, leaderElection: true})
+	// The manager serves CasesConnections too: it watches them and the
+	// namespaces, and patches the connections' status.
+	base, err := cases.LoadConfig(ctx, cases.Options{Region: testRegion})
+	g.Expect(err).NotTo(HaveOccurred())
+	registry := connections.NewRegistry(connections.Options{Base: base})
+	w.startManager(managerOptions{restConfig: cfg, leaderElection: true, connections: registry, setup: func(mgr manager.Manager) {
+		cr := &controllers.CasesConnectionReconciler{Client: mgr.GetClient(), Registry: registry}
+		g.Expect(cr.SetupWithManager(mgr)).To(Succeed())
+	}})
 
 	// Two generations applied (status patches, Normal Events) and a
 	// validation error (a Warning Event).
@@ -105,6 +117,20 @@ func TestRBACIsSufficientAndMinimal(t *testing.T) {
 		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(oneShot), &casesv1alpha1.CaseFieldUpdate{}))
 	}, timeout, interval).Should(BeTrue())
 
+	// An object applied through a CasesConnection.
+	conn := &casesv1alpha1.CasesConnection{
+		ObjectMeta: metav1.ObjectMeta{Name: w.namespace + "-rbac"},
+		Spec: casesv1alpha1.CasesConnectionSpec{Region: testRegion, Domains: []string{"domain-1"},
+			NamespaceSelector: &metav1.LabelSelector{},
+			Endpoints:         &casesv1alpha1.ConnectionEndpoints{ConnectCases: w.url, STS: w.url}},
+	}
+	g.Expect(k8sClient.Create(ctx, conn)).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(ctx, conn) })
+	viaConnection := w.newObject("rbac-connection", "case-4", true, field("priority", "high"))
+	viaConnection.Spec.ConnectionRef = &casesv1alpha1.ConnectionReference{Name: conn.Name}
+	g.Expect(k8sClient.Create(ctx, viaConnection)).To(Succeed())
+	w.waitForReason(viaConnection, casesv1alpha1.AppliedReason)
+
 	granted := grantsOf(append(clusterRules, leaderRules...))
 	g.Eventually(func() []string { return withFallbacks(rec.used()) }, timeout, interval).Should(Equal(granted),
 		"the (group, resource, verb) set the manager used must equal the set its roles grant")
@@ -113,14 +139,16 @@ func TestRBACIsSufficientAndMinimal(t *testing.T) {
 
 // fallbackGrants are grants the manager needs on a path this test does not
 // take:
-//   - client-go's informers list with a streaming watch (WatchListClient)
-//     and fall back to a plain list on API servers that do not serve
-//     streaming lists;
+//   - client-go's informers (of CaseFieldUpdates, CasesConnections and
+//     namespaces) list with a streaming watch (WatchListClient) and fall
+//     back to a plain list on API servers that do not serve streaming
+//     lists;
 //   - the events recorder patches an Event into a series when the same
 //     Event (same object and resourceVersion, reason and note) is recorded
 //     again, as when two reconciles end alike without a status change in
 //     between; without the grant that repeat is refused and lost.
-var fallbackGrants = []string{"cases.connectcases.dev/casefieldupdates:list", "events.k8s.io/events:patch"}
+var fallbackGrants = []string{"cases.connectcases.dev/casefieldupdates:list", "cases.connectcases.dev/casesconnections:list",
+	"/namespaces:list", "events.k8s.io/events:patch"}
 
 // withFallbacks adds fallbackGrants to a set of used grants.
 func withFallbacks(used []string) []string {

@@ -28,6 +28,7 @@ import (
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 	"github.com/connectcases-operator/connectcases-operator/controllers"
 	"github.com/connectcases-operator/connectcases-operator/internal/cases"
+	"github.com/connectcases-operator/connectcases-operator/internal/connections"
 	"github.com/connectcases-operator/connectcases-operator/internal/emulator"
 )
 
@@ -121,6 +122,8 @@ type managerOptions struct {
 	logger *logr.Logger
 	// now is the reconciler's clock; time.Now when nil.
 	now func() time.Time
+	// connections, when set, gives the reconciler CasesConnections.
+	connections *connections.Registry
 }
 
 // startManager runs a manager with the CaseFieldUpdate reconciler for the
@@ -162,6 +165,7 @@ func (w *world) startManager(o managerOptions) manager.Manager {
 		StalledRetryInterval: time.Minute,
 		MaxBackoff:           2 * time.Second,
 		Now:                  o.now,
+		Connections:          o.connections,
 	}
 	g.Expect(r.SetupWithManager(mgr, 2)).To(Succeed())
 	if o.setup != nil {
