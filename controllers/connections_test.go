@@ -367,3 +367,84 @@ func TestConnectionNamespaceLabels(t *testing.T) {
 	g.Expect(readyReason(w.get(obj))).To(Equal(casesv1alpha1.NotPermittedReason))
 	g.Expect(w.calls("UpdateCase", "domain-a", "case-3")).To(HaveLen(1), "no call after the revocation")
 }
+
+// TestConflictsScopedByAccount sets one field of the same domain and case
+// ids to two values: through connections to two accounts they are two
+// cases and both apply; through two connections to one account they
+// conflict.
+func TestConflictsScopedByAccount(t *testing.T) {
+	tests := map[string]struct {
+		second       string
+		wantConflict bool
+	}{
+		"two accounts":           {second: roleB},
+		"one account, two roles": {second: roleA2, wantConflict: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			w := newConnWorld(t)
+			all := &metav1.LabelSelector{}
+			first := w.connection("first", casesv1alpha1.CasesConnectionSpec{
+				AssumeRole: &casesv1alpha1.AssumeRoleSpec{RoleARN: roleA}, NamespaceSelector: all, Domains: []string{"domain-a"},
+			}, nil)
+			role := &casesv1alpha1.AssumeRoleSpec{RoleARN: tc.second}
+			if tc.second == roleB {
+				role.ExternalID = externalIDB
+			}
+			second := w.connection("second", casesv1alpha1.CasesConnectionSpec{AssumeRole: role, NamespaceSelector: all, Domains: []string{"domain-a"}}, nil)
+			w.start(0, nil)
+			g.Eventually(connectionReady(first), connTimeout, connInterval).Should(Equal("True/Connected"))
+			g.Eventually(connectionReady(second), connTimeout, connInterval).Should(Equal("True/Connected"))
+
+			one := w.object(w.nsA, "one", "first", "domain-a", "case-4", "value one")
+			g.Eventually(w.readyReasonOf(one), connTimeout, connInterval).Should(Equal(casesv1alpha1.AppliedReason))
+			two := w.object(w.nsB, "two", "second", "domain-a", "case-4", "value two")
+			want := casesv1alpha1.AppliedReason
+			if tc.wantConflict {
+				want = casesv1alpha1.FieldConflictReason
+			}
+			g.Eventually(w.readyReasonOf(two), connTimeout, connInterval).Should(Equal(want))
+			g.Eventually(w.readyReasonOf(one), connTimeout, connInterval).Should(Equal(want))
+		})
+	}
+}
+
+// TestDefaultConnection covers objects without connectionRef: the
+// operator's own identity when no connection is marked default, the
+// connection marked default once there is one, and ConnectionNotFound under
+// --require-connection.
+func TestDefaultConnection(t *testing.T) {
+	g := NewWithT(t)
+	w := newConnWorld(t)
+	w.start(0, nil)
+
+	own := w.object(w.nsA, "own", "", "domain-a", "case-1", "own identity")
+	g.Eventually(w.readyReasonOf(own), connTimeout, connInterval).Should(Equal(casesv1alpha1.AppliedReason))
+	g.Expect(w.calls("UpdateCase", "domain-a", "case-1")[0].AccessKeyID).To(Equal(testAccessKey), "the operator's own identity")
+
+	def := w.connection("default", casesv1alpha1.CasesConnectionSpec{
+		AssumeRole: &casesv1alpha1.AssumeRoleSpec{RoleARN: roleA}, NamespaceSelector: w.selectTeam("a"), Domains: []string{"domain-a"},
+	}, map[string]string{casesv1alpha1.DefaultConnectionAnnotation: "true"})
+	g.Eventually(connectionReady(def), connTimeout, connInterval).Should(Equal("True/Connected"))
+	viaDefault := w.object(w.nsA, "via-default", "", "domain-a", "case-2", "default connection")
+	g.Eventually(w.readyReasonOf(viaDefault), connTimeout, connInterval).Should(Equal(casesv1alpha1.AppliedReason))
+	g.Expect(w.calls("UpdateCase", "domain-a", "case-2")[0].AccessKeyID).To(HavePrefix("ASIA"), "the default connection's role")
+
+	refused := w.object(w.nsB, "refused", "", "domain-a", "case-3", "namespace B")
+	g.Eventually(w.readyReasonOf(refused), connTimeout, connInterval).Should(Equal(casesv1alpha1.NotPermittedReason),
+		"the default connection does not serve namespace B")
+	g.Expect(w.calls("UpdateCase", "domain-a", "case-3")).To(BeEmpty())
+}
+
+func TestRequireConnection(t *testing.T) {
+	g := NewWithT(t)
+	w := newConnWorld(t)
+	w.start(0, func(r *CaseFieldUpdateReconciler) { r.RequireConnection = true })
+	obj := w.object(w.nsA, "no-connection", "", "domain-a", "case-1", "own identity")
+	g.Eventually(w.readyReasonOf(obj), connTimeout, connInterval).Should(Equal(casesv1alpha1.ConnectionNotFoundReason))
+	missing := w.object(w.nsA, "missing", "absent", "domain-a", "case-2", "absent connection")
+	g.Eventually(w.readyReasonOf(missing), connTimeout, connInterval).Should(Equal(casesv1alpha1.ConnectionNotFoundReason))
+	g.Expect(readyMessage(w.get(missing))).To(ContainSubstring("does not exist"))
+	g.Expect(w.calls("UpdateCase", "", "")).To(BeEmpty())
+}
