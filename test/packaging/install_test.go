@@ -75,14 +75,23 @@ func TestDryRunRejectsAnInvalidObject(t *testing.T) {
 	g.Expect(dryRunApply(unknown)).To(MatchError(ContainSubstring("runFaster")))
 }
 
-// TestHelmLint runs helm lint --strict with the default values and with
-// every option on, and shows that values.schema.json refuses a bad value.
+// TestHelmLint runs helm lint --strict, with Helm 3 and Helm 4, with the
+// default values and with every option on, lints the example chart of case
+// updates, and shows that values.schema.json refuses a bad value.
 func TestHelmLint(t *testing.T) {
 	g := NewWithT(t)
-	out := run(t, helm(t), "lint", "--strict", chartDir)
-	g.Expect(string(out)).To(ContainSubstring("0 chart(s) failed"))
-	out = run(t, helm(t), "lint", "--strict", chartDir, "-f", valuesAll)
-	g.Expect(string(out)).To(ContainSubstring("0 chart(s) failed"))
+	for _, bin := range []string{helm(t), helm4(t)} {
+		out := run(t, bin, "lint", "--strict", chartDir)
+		g.Expect(string(out)).To(ContainSubstring("0 chart(s) failed"))
+		out = run(t, bin, "lint", "--strict", chartDir, "-f", valuesAll)
+		g.Expect(string(out)).To(ContainSubstring("0 chart(s) failed"))
+		out = run(t, bin, "lint", "--strict", exampleChart)
+		g.Expect(string(out)).To(ContainSubstring("0 chart(s) failed"))
+	}
+	out, err := runErr(helm4(t), "template", "x", exampleChart, "--set-json",
+		`updates=[{"name":"a","caseId":"c","fields":[{"id":"x","value":{"stringValue":"y"}}],"syncPolicy":"Sometimes"}]`)
+	g.Expect(err).To(HaveOccurred(), "the example chart's schema refuses an unknown syncPolicy")
+	g.Expect(string(out)).To(ContainSubstring("/updates/0/syncPolicy"))
 
 	for _, bad := range []string{"manager.logEncoder=xml", "replicaCount=-1", "crds.install=maybe", "aws.region=Mars", "metrics.unknown=1"} {
 		_, err := runErr(helm(t), "template", "x", chartDir, "--kube-version", kubeVersion, "--set", bad)
