@@ -96,20 +96,25 @@ func scrape(g Gomega, url string) map[string]*dto.MetricFamily {
 
 // value returns the value of the series of a family with exactly labels:
 // a counter's or gauge's value, a histogram's sample count; 0 when absent.
+// A label with an empty value counts as absent, as in Prometheus.
 func value(families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
 	f, ok := families[name]
 	if !ok {
 		return 0
 	}
 	for _, m := range f.GetMetric() {
-		if len(m.GetLabel()) != len(labels) {
-			continue
-		}
-		match := true
+		match, n := true, 0
 		for _, l := range m.GetLabel() {
+			if l.GetValue() == "" {
+				continue
+			}
+			n++
 			if labels[l.GetName()] != l.GetValue() {
 				match = false
 			}
+		}
+		if n != len(labels) {
+			continue
 		}
 		if !match {
 			continue
