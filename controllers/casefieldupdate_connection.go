@@ -99,6 +99,12 @@ func (r *CaseFieldUpdateReconciler) connectPhase(ctx context.Context, s *scope) 
 	switch {
 	case err != nil:
 		return ctrl.Result{}, true, err
+	case o != nil && o.Reason == casesv1alpha1.ConnectionNotReadyReason && isApplied(s.obj):
+		// The spec was applied: a connection that fails its check (an STS
+		// outage) shows on Stalled, but does not take Ready away, nor send
+		// the spec again once the connection recovers.
+		setCheckFailed(s.obj, *o, s.now)
+		return ctrl.Result{}, true, nil
 	case o != nil:
 		setStatus(s.obj, *o, false, s.now)
 		return ctrl.Result{}, true, nil

@@ -448,3 +448,42 @@ func TestRequireConnection(t *testing.T) {
 	g.Expect(readyMessage(w.get(missing))).To(ContainSubstring("does not exist"))
 	g.Expect(w.calls("UpdateCase", "", "")).To(BeEmpty())
 }
+
+// TestAppliedObjectKeepsReadyWhileConnectionFails breaks the connection of
+// an applied object: Ready stays True (Stalled shows the connection's
+// failure), and once the connection is fixed the spec is not sent again.
+func TestAppliedObjectKeepsReadyWhileConnectionFails(t *testing.T) {
+	g := NewWithT(t)
+	w := newConnWorld(t)
+	conn := w.connection("conn-b", casesv1alpha1.CasesConnectionSpec{
+		AssumeRole:        &casesv1alpha1.AssumeRoleSpec{RoleARN: roleB, ExternalID: externalIDB},
+		NamespaceSelector: w.selectTeam("b"), Domains: []string{"domain-b"},
+	}, nil)
+	w.start(0, nil)
+	g.Eventually(connectionReady(conn), connTimeout, connInterval).Should(Equal("True/Connected"))
+	obj := w.object(w.nsB, "applied", "conn-b", "domain-b", "case-1", "applied once")
+	g.Eventually(w.readyReasonOf(obj), connTimeout, connInterval).Should(Equal(casesv1alpha1.AppliedReason))
+
+	setExternalID := func(id string) {
+		cur := &casesv1alpha1.CasesConnection{}
+		g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(conn), cur)).To(Succeed())
+		cur.Spec.AssumeRole.ExternalID = id
+		g.Expect(k8sClient.Update(context.Background(), cur)).To(Succeed())
+	}
+	setExternalID("wrong")
+	g.Eventually(connectionReady(conn), connTimeout, connInterval).Should(Equal("False/" + casesv1alpha1.AssumeRoleFailedReason))
+	g.Eventually(func(g Gomega) string {
+		stalled := meta.FindStatusCondition(w.get(obj).Status.Conditions, casesv1alpha1.StalledCondition)
+		g.Expect(stalled).NotTo(BeNil())
+		return stalled.Reason
+	}, connTimeout, connInterval).Should(Equal(casesv1alpha1.ConnectionNotReadyReason))
+	g.Expect(meta.IsStatusConditionTrue(w.get(obj).Status.Conditions, casesv1alpha1.ReadyCondition)).To(BeTrue(), "the spec stays applied")
+
+	setExternalID(externalIDB)
+	g.Eventually(connectionReady(conn), connTimeout, connInterval).Should(Equal("True/Connected"))
+	g.Eventually(func() *metav1.Condition {
+		return meta.FindStatusCondition(w.get(obj).Status.Conditions, casesv1alpha1.StalledCondition)
+	}, connTimeout, connInterval).Should(BeNil())
+	g.Expect(readyReason(w.get(obj))).To(Equal(casesv1alpha1.AppliedReason))
+	g.Expect(w.calls("UpdateCase", "domain-b", "case-1")).To(HaveLen(1), "the applied spec is not sent again")
+}
