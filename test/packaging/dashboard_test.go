@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -233,6 +235,34 @@ func TestDashboardAndAlertQueries(t *testing.T) {
 				t.Errorf("%s selects no metric", q.expr)
 			}
 		})
+	}
+	t.Run("metric names in the docs", func(t *testing.T) { checkDocumentedMetrics(t, families) })
+}
+
+// checkDocumentedMetrics checks that every connectcases_ metric the README
+// and the docs name is one the manager serves (a histogram's _bucket, _sum
+// and _count series included), and that docs/observability.md names every
+// connectcases_ family served.
+func checkDocumentedMetrics(t *testing.T, families map[string]*dto.MetricFamily) {
+	g := NewWithT(t)
+	docs, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	g.Expect(err).NotTo(HaveOccurred())
+	docs = append(docs, filepath.Join(repoRoot, "README.md"))
+	name := regexp.MustCompile(`connectcases_[a-z0-9_]*[a-z0-9]`)
+	for _, path := range docs {
+		data, err := os.ReadFile(path)
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, m := range name.FindAllString(string(data), -1) {
+			f, _ := familyOf(m, families)
+			g.Expect(f).NotTo(BeNil(), "%s names %s, which the manager does not serve", filepath.Base(path), m)
+		}
+	}
+	observability, err := os.ReadFile(filepath.Join(repoRoot, "docs", "observability.md"))
+	g.Expect(err).NotTo(HaveOccurred())
+	for family := range families {
+		if strings.HasPrefix(family, "connectcases_") {
+			g.Expect(string(observability)).To(ContainSubstring(family), "docs/observability.md does not document %s", family)
+		}
 	}
 }
 
