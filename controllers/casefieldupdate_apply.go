@@ -29,7 +29,7 @@ func (r *CaseFieldUpdateReconciler) apply(ctx context.Context, obj *casesv1alpha
 	r.observe(ctx, "UpdateCase", err)
 	if err != nil {
 		o := redactOutcome(ClassifyUpdateError(err), res.secrets)
-		r.forgetRejected(ctx, obj.Spec.DomainID, err)
+		r.forgetRejected(ctx, obj.Spec.DomainID, res.spec.Fields, err)
 		log.Info("UpdateCase failed", "reason", o.Reason, "requestId", o.RequestID, "error", o.Message)
 		return o, true
 	}
@@ -39,11 +39,11 @@ func (r *CaseFieldUpdateReconciler) apply(ctx context.Context, obj *casesv1alpha
 }
 
 // forgetRejected drops from the field catalog what a rejection says may be
-// stale: the field a ResourceNotFoundException names, or the domain's
-// fields and options after a ValidationException (a renamed field, a
-// deactivated option). A missing case or domain says nothing of the fields
-// and leaves the catalog alone.
-func (r *CaseFieldUpdateReconciler) forgetRejected(ctx context.Context, domainID string, err error) {
+// stale, and nothing more: the field a ResourceNotFoundException names, or,
+// after a ValidationException, the request's fields and their options (a
+// renamed field, a changed type, a deactivated option). A missing case or
+// domain says nothing of the fields and leaves the catalog alone.
+func (r *CaseFieldUpdateReconciler) forgetRejected(ctx context.Context, domainID string, fields []casesv1alpha1.CaseField, err error) {
 	catalog := r.catalogFor(ctx)
 	if catalog == nil {
 		return
@@ -53,9 +53,11 @@ func (r *CaseFieldUpdateReconciler) forgetRejected(ctx context.Context, domainID
 	switch {
 	case errors.As(err, &notFound):
 		if aws.ToString(notFound.ResourceType) == "Field" {
-			catalog.Invalidate(domainID)
+			catalog.InvalidateField(domainID, aws.ToString(notFound.ResourceId))
 		}
 	case errors.As(err, &invalid):
-		catalog.Invalidate(domainID)
+		for _, f := range fields {
+			catalog.InvalidateField(domainID, f.ID)
+		}
 	}
 }

@@ -229,3 +229,28 @@ func TestTTLAfterApplied(t *testing.T) {
 	g.Consistently(func() bool { return gone(invalid)() || gone(paused)() }, 3*time.Second, interval).Should(BeFalse())
 	g.Expect(h.emu.CallCount("UpdateCase", "OK")).To(Equal(applied))
 }
+
+// A rejection of one field used to drop the domain's whole catalog: every
+// object of the domain then read the fields again. Now only the fields of
+// the rejected request are read again.
+func TestRejectionForgetsOnlyItsFields(t *testing.T) {
+	g := NewWithT(t)
+	h := newHarness(t, harnessOptions{})
+	h.startManager(h.withCatalog)
+	ctx := context.Background()
+
+	first := h.newObject("by-name", "case-1", byName("Priority", casesv1alpha1.FieldValue{StringValue: new("high")}))
+	g.Expect(k8sClient.Create(ctx, first)).To(Succeed())
+	g.Eventually(h.readyReasonOf(first), timeout, interval).Should(Equal(casesv1alpha1.AppliedReason))
+
+	// The template requires summary: the service refuses to empty it.
+	rejected := h.newObject("empties-summary", "case-2", casesv1alpha1.CaseField{ID: "summary", Value: casesv1alpha1.FieldValue{EmptyValue: &casesv1alpha1.EmptyValue{}}})
+	g.Expect(k8sClient.Create(ctx, rejected)).To(Succeed())
+	g.Eventually(h.readyReasonOf(rejected), timeout, interval).Should(Equal(casesv1alpha1.ValidationErrorReason))
+	g.Expect(condition(h.get(rejected), casesv1alpha1.ReadyCondition).Message).To(HavePrefix("ValidationException"))
+
+	second := h.newObject("by-name-later", "case-3", byName("Escalated", casesv1alpha1.FieldValue{BooleanValue: new(true)}))
+	g.Expect(k8sClient.Create(ctx, second)).To(Succeed())
+	g.Eventually(h.readyReasonOf(second), timeout, interval).Should(Equal(casesv1alpha1.AppliedReason))
+	g.Expect(h.emu.CallCount("ListFields", "OK")).To(Equal(1), "the domain's fields were listed once")
+}

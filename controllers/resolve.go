@@ -101,7 +101,17 @@ func (r *CaseFieldUpdateReconciler) lookup(ctx context.Context, domainID string,
 	catalog := r.catalogFor(ctx)
 	byID, byName, err = catalog.Fields(ctx, domainID, ids, names)
 	if reread && err == nil && (len(byID) < len(ids) || len(byName) < len(names)) {
-		catalog.Invalidate(domainID)
+		// Only what was not found is read again: an unknown id by itself, an
+		// unknown name with the domain's list of fields.
+		if len(byName) < len(names) {
+			catalog.Invalidate(domainID)
+		} else {
+			for _, id := range ids {
+				if _, ok := byID[id]; !ok {
+					catalog.InvalidateField(domainID, id)
+				}
+			}
+		}
 		byID, byName, err = catalog.Fields(ctx, domainID, ids, names)
 	}
 	return byID, byName, err
