@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/connectcases"
+	"github.com/aws/aws-sdk-go-v2/service/connectcases/types"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -253,4 +255,59 @@ func TestRejectionForgetsOnlyItsFields(t *testing.T) {
 	g.Expect(k8sClient.Create(ctx, second)).To(Succeed())
 	g.Eventually(h.readyReasonOf(second), timeout, interval).Should(Equal(casesv1alpha1.AppliedReason))
 	g.Expect(h.emu.CallCount("ListFields", "OK")).To(Equal(1), "the domain's fields were listed once")
+}
+
+// An AWS message that quotes a value taken from a Secret is recorded with
+// the value redacted, in the status, the Events and the logs. The option is
+// deactivated behind the cached catalog's back, so the pre-check passes and
+// the emulator's own message quotes the value.
+func TestSecretValuesAreRedactedFromAWSMessages(t *testing.T) {
+	g := NewWithT(t)
+	logs := &syncBuffer{}
+	h := newHarness(t, harnessOptions{logs: logs})
+	h.startManager(func(r *CaseFieldUpdateReconciler) {
+		h.withCatalog(r)
+		r.EnableValueFrom = true
+	})
+	ctx := context.Background()
+	const secretOption = "low"
+	g.Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "routing", Namespace: h.namespace},
+		StringData: map[string]string{"priority": secretOption}})).To(Succeed())
+
+	// The first object loads the options into the catalog.
+	first := h.newObject("first", "case-1", fromSecret("priority", "routing", "priority"))
+	g.Expect(k8sClient.Create(ctx, first)).To(Succeed())
+	g.Eventually(h.readyReasonOf(first), timeout, interval).Should(Equal(casesv1alpha1.AppliedReason))
+	_, err := h.cases.BatchPutFieldOptions(ctx, &connectcases.BatchPutFieldOptionsInput{DomainId: aws.String("domain-1"), FieldId: aws.String("priority"),
+		Options: []types.FieldOption{{Name: aws.String("Low"), Value: aws.String(secretOption), Active: aws.Bool(false)}}})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	second := h.newObject("second", "case-2", fromSecret("priority", "routing", "priority"))
+	g.Expect(k8sClient.Create(ctx, second)).To(Succeed())
+	g.Eventually(h.readyReasonOf(second), timeout, interval).Should(Equal(casesv1alpha1.ValidationErrorReason))
+	msg := readyMessage(h.get(second))
+	g.Expect(msg).To(HavePrefix("ValidationException"), "the service's message, not the pre-check's")
+	g.Expect(msg).To(ContainSubstring(redactedMarker))
+	g.Expect(h.emu.Calls().Recent[len(h.emu.Calls().Recent)-1].Message).To(ContainSubstring(secretOption), "the emulator quoted the value")
+
+	var recorded strings.Builder
+	fmt.Fprintf(&recorded, "%+v\n", h.get(second).Status)
+	g.Eventually(func(g Gomega) []string { return eventsOf(h, g, second) }, timeout, interval).ShouldNot(BeEmpty())
+	for _, e := range eventsOf(h, g, second) {
+		fmt.Fprintln(&recorded, e)
+	}
+	g.Expect(recorded.String()).To(ContainSubstring("ValidationException"))
+	g.Expect(recorded.String()).NotTo(ContainSubstring(`"` + secretOption + `"`))
+	g.Expect(recorded.String()).NotTo(ContainSubstring(`'` + secretOption + `'`))
+	g.Expect(logs.String()).To(ContainSubstring("UpdateCase failed"))
+	g.Expect(logs.String()).NotTo(MatchRegexp(`UpdateCase failed.*\W` + secretOption + `\W`))
+}
+
+// eventsOf returns the notes of the Events about obj.
+func eventsOf(h *harness, g Gomega, obj *casesv1alpha1.CaseFieldUpdate) []string {
+	var out []string
+	for _, e := range h.events(g, obj) {
+		out = append(out, e.Note)
+	}
+	return out
 }
