@@ -195,3 +195,26 @@ func (m MachineCPU) BusySince(earlier MachineCPU) float64 {
 	}
 	return float64(m.busy-earlier.busy) / float64(m.total-earlier.total)
 }
+
+// RSSAnon returns the process's resident anonymous memory in bytes (RssAnon
+// in /proc/PID/status): the part of its resident set that the kernel cannot
+// drop under a cgroup's memory pressure, unlike the clean pages of the
+// mapped binary.
+func (p *Process) RSSAnon() (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
+	if err != nil {
+		return 0, fmt.Errorf("failed to read the status of %s: %w", p.Name, err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, "RssAnon:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("failed to parse RssAnon of %s: %w", p.Name, err)
+		}
+		return kb * 1024, nil
+	}
+	return 0, fmt.Errorf("no RssAnon in the status of %s", p.Name)
+}

@@ -83,6 +83,7 @@ func (e *env) restart(ctx context.Context, namespace string, emu *localenv.Emula
 		return m, err
 	}
 	defer func() { _ = mgr.Stop(30 * time.Second) }()
+	anon := sampleAnon(mgr)
 	waitCtx, cancel := context.WithTimeout(ctx, e.timeout)
 	steadyErr := waitSteady(waitCtx, "http://"+addr+"/metrics", s.n, mgr.Done())
 	cancel()
@@ -107,6 +108,7 @@ func (e *env) restart(ctx context.Context, namespace string, emu *localenv.Emula
 	m.Ready = s.n
 	m.PeakRSSBytes, err = mgr.PeakRSS()
 	m.noteErr(err)
+	m.PeakAnonRSSBytes = anon.peakBytes()
 	mcpu, err := mgr.CPUTime()
 	m.noteErr(err)
 	m.CPUSeconds["manager"] = mcpu.Seconds()
@@ -185,4 +187,42 @@ func parseControllerState(r io.Reader) controllerState {
 		}
 	}
 	return st
+}
+
+// anonSampler follows the peak of a process's resident anonymous memory:
+// the kernel keeps no high-water mark of it, so it is read every 100 ms.
+type anonSampler struct {
+	stop chan struct{}
+	done chan struct{}
+	peak int64
+}
+
+// sampleAnon starts sampling p until stopped.
+func sampleAnon(p *localenv.Process) *anonSampler {
+	s := &anonSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v, err := p.RSSAnon(); err == nil {
+				s.peak = max(s.peak, v)
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-p.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return s
+}
+
+// peakBytes stops the sampling and returns the peak seen.
+func (s *anonSampler) peakBytes() int64 {
+	close(s.stop)
+	<-s.done
+	return s.peak
 }

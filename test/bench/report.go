@@ -93,6 +93,8 @@ func (r *results) print(w io.Writer, quota float64) {
 		}
 		rows = append(rows, rowSpec{"manager peak RSS (VmHWM)", func(m *measurement) string {
 			return r.verdict(m, "peak RSS MiB", fmt.Sprintf("%.1f MiB", mib(m.PeakRSSBytes)))
+		}}, rowSpec{"manager peak anonymous RSS (RssAnon, sampled)", func(m *measurement) string {
+			return fmt.Sprintf("%.1f MiB", mib(m.PeakAnonRSSBytes))
 		}})
 		r.table(w, []*measurement{m}, rows)
 	}

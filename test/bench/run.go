@@ -109,8 +109,11 @@ type measurement struct {
 	// divides them by the objects.
 	APIRequests          apiCounts `json:"apiRequests"`
 	APIRequestsPerObject apiCounts `json:"apiRequestsPerObject"`
-	// PeakRSSBytes is the manager's VmHWM at the end of the run.
-	PeakRSSBytes int64 `json:"peakRssBytes,omitempty"`
+	// PeakRSSBytes is the manager's VmHWM at the end of the run;
+	// PeakAnonRSSBytes the peak of its RssAnon, sampled every 100 ms: the
+	// resident memory that a cgroup cannot reclaim.
+	PeakRSSBytes     int64 `json:"peakRssBytes,omitempty"`
+	PeakAnonRSSBytes int64 `json:"peakAnonRssBytes,omitempty"`
 	// CPUSeconds is the CPU time of each process during the run: manager
 	// and emulator (their whole life), kube-apiserver and etcd, and the
 	// load generator (this program: creates, watch, raw peer).
@@ -189,9 +192,10 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 	}
 
 	var (
-		emu *localenv.Emulator
-		mgr *localenv.Process
-		err error
+		emu  *localenv.Emulator
+		mgr  *localenv.Process
+		anon *anonSampler
+		err  error
 	)
 	if !s.raw {
 		seed := filepath.Join(e.dir, name+"-seed.yaml")
@@ -207,6 +211,7 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 			return nil, err
 		}
 		defer func() { _ = mgr.Stop(30 * time.Second) }()
+		anon = sampleAnon(mgr)
 	}
 
 	trackCtx, stopTracking := context.WithCancel(ctx)
@@ -265,6 +270,9 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 	// then reports its error instead of aborting the benchmark.
 	m.PeakRSSBytes, err = mgr.PeakRSS()
 	m.noteErr(err)
+	if anon != nil {
+		m.PeakAnonRSSBytes = anon.peakBytes()
+	}
 	procCPU, err := mgr.CPUTime()
 	m.noteErr(err)
 	m.CPUSeconds[map[bool]string{false: "manager", true: "raw peer"}[s.raw]] = procCPU.Seconds()
