@@ -157,12 +157,12 @@ func controlPlanePids() map[string]int {
 		if err != nil {
 			continue
 		}
-		open, close := strings.IndexByte(string(data), '('), strings.LastIndexByte(string(data), ')')
-		if open < 0 || close < open {
+		lparen, rparen := strings.IndexByte(string(data), '('), strings.LastIndexByte(string(data), ')')
+		if lparen < 0 || rparen < lparen {
 			continue
 		}
-		name := string(data[open+1 : close])
-		fields := strings.Fields(string(data[close+1:]))
+		name := string(data[lparen+1 : rparen])
+		fields := strings.Fields(string(data[rparen+1:]))
 		if len(fields) < 2 || (name != "kube-apiserver" && name != "etcd") {
 			continue
 		}
