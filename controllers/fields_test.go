@@ -152,10 +152,7 @@ func TestValueFrom(t *testing.T) {
 	g := NewWithT(t)
 	logs := &syncBuffer{}
 	h := newHarness(t, harnessOptions{logs: logs})
-	h.startManager(func(r *CaseFieldUpdateReconciler) {
-		h.withCatalog(r)
-		r.EnableValueFrom = true
-	})
+	h.startManager(h.withValueFrom)
 	ctx := context.Background()
 
 	const secretScore, secretSummary = "7.25", "customer-ref-5f3b0c2e-secret"

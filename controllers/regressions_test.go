@@ -23,6 +23,13 @@ import (
 // The tests of this file each hold one defect of features used together, and
 // fail on the reconciler that had it.
 
+// withValueFrom turns on the field catalog and valueFrom, as the manager
+// does with --enable-value-from.
+func (h *harness) withValueFrom(r *CaseFieldUpdateReconciler) {
+	h.withCatalog(r)
+	r.EnableValueFrom = true
+}
+
 // switchingCases sends UpdateCase through one client and GetCase through
 // another that a test can swap, both real SDK clients of the emulator.
 type switchingCases struct {
@@ -94,10 +101,7 @@ func TestDriftReadFailureShowsAndClears(t *testing.T) {
 func TestFixingASecretRerunsTheObjectItFailed(t *testing.T) {
 	g := NewWithT(t)
 	h := newHarness(t, harnessOptions{})
-	h.startManager(func(r *CaseFieldUpdateReconciler) {
-		h.withCatalog(r)
-		r.EnableValueFrom = true
-	})
+	h.startManager(h.withValueFrom)
 	ctx := context.Background()
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "score", Namespace: h.namespace}, StringData: map[string]string{"value": "not-a-number"}}
 	g.Expect(k8sClient.Create(ctx, secret)).To(Succeed())
@@ -265,10 +269,7 @@ func TestSecretValuesAreRedactedFromAWSMessages(t *testing.T) {
 	g := NewWithT(t)
 	logs := &syncBuffer{}
 	h := newHarness(t, harnessOptions{logs: logs})
-	h.startManager(func(r *CaseFieldUpdateReconciler) {
-		h.withCatalog(r)
-		r.EnableValueFrom = true
-	})
+	h.startManager(h.withValueFrom)
 	ctx := context.Background()
 	const secretOption = "low"
 	g.Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "routing", Namespace: h.namespace},
