@@ -91,11 +91,15 @@ func run(ctx context.Context, args []string, memory memorySettings) error {
 		return fmt.Errorf("failed to create the manager: %w", err)
 	}
 
+	recorder, err := managerEventRecorder(mgr, scheme)
+	if err != nil {
+		return err
+	}
 	casesClient := cases.NewClient(awsCfg)
 	r := &controllers.CaseFieldUpdateReconciler{
 		Client:               reconcilerClient(mgr.GetClient(), o.requeueOnFailure),
 		Cases:                casesClient,
-		Recorder:             mgr.GetEventRecorder("connectcases-operator"),
+		Recorder:             recorder,
 		CallTimeout:          o.awsCallTimeout,
 		StalledRetryInterval: o.stalledRetryInterval,
 		MaxBackoff:           o.maxBackoff,
