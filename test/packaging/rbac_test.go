@@ -143,10 +143,12 @@ func TestRBACIsSufficientAndMinimal(t *testing.T) {
 //     namespaces) list with a streaming watch (WatchListClient) and fall
 //     back to a plain list on API servers that do not serve streaming
 //     lists;
-//   - the events recorder patches an Event into a series when the same
-//     Event (same object and resourceVersion, reason and note) is recorded
-//     again, as when two reconciles end alike without a status change in
-//     between; without the grant that repeat is refused and lost.
+//   - client-go's events recorder, which the tests' managers use and which
+//     the reconciler accepts like any events.EventRecorder, patches an
+//     Event into a series when the same Event (same object and
+//     resourceVersion, reason and note) is recorded again; without the
+//     grant that repeat is refused and lost. The manager binary's own
+//     recorder creates every Event.
 var fallbackGrants = []string{"cases.connectcases.dev/casefieldupdates:list", "cases.connectcases.dev/casesconnections:list",
 	"/namespaces:list", "events.k8s.io/events:patch"}
 
