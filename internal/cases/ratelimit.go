@@ -32,8 +32,10 @@ var DefaultLimits = map[string]Limit{
 var defaultLimit = Limit{RPS: 10, Burst: 10}
 
 // Adaptation constants. A throttle halves the rate (never below minRate, at
-// most once per decreaseEvery) and lowers the estimate of the service's
-// quota to the rate that was throttled. Every other answer raises the rate
+// most once per decreaseEvery), lowers the estimate of the service's quota
+// to the lower of the rate that was throttled and the rate of calls the
+// service accepted over the last acceptedWindow, and keeps the rate under
+// safeFraction of that estimate. Every other answer raises the rate
 // back quickly to safeFraction of that estimate; only after probeAfter
 // without a throttle does the rate creep above it, slowly, toward the
 // ceiling, so that a lowered quota stops throttling within seconds while a
@@ -49,6 +51,11 @@ const (
 	// must not divide the rate again.
 	decreaseEvery = time.Second
 	probeAfter    = 30 * time.Second
+	// acceptedWindow is how far back the accepted calls are counted. While
+	// the service throttles, it accepts calls at its quota: counted over a
+	// window of a few of its refills, they measure the quota even when the
+	// limiter started far above it.
+	acceptedWindow = 2 * time.Second
 )
 
 // Limiter is the client-side rate limiter of one AWS identity and region,
@@ -78,6 +85,26 @@ type adaptiveBucket struct {
 	// was throttled since the rate was last at its ceiling, 0 when none.
 	quota     float64
 	decreased time.Time
+	// accepted are the times of the answers that were not throttles, within
+	// acceptedWindow; since is when the bucket began counting them.
+	accepted []time.Time
+	since    time.Time
+}
+
+// acceptedRate returns the calls per second the service accepted over the
+// last acceptedWindow (or since counting began, if later), 0 when none.
+func (b *adaptiveBucket) acceptedRate(now time.Time) float64 {
+	cut := now.Add(-acceptedWindow)
+	i := 0
+	for i < len(b.accepted) && !b.accepted[i].After(cut) {
+		i++
+	}
+	b.accepted = b.accepted[i:]
+	span := min(acceptedWindow, now.Sub(b.since))
+	if len(b.accepted) == 0 || span <= 0 {
+		return 0
+	}
+	return float64(len(b.accepted)) / span.Seconds()
 }
 
 // NewLimiter returns a limiter with the given per-operation ceilings, over
@@ -177,6 +204,12 @@ func (l *Limiter) Observe(operation string, throttled bool) {
 	defer l.mu.Unlock()
 	b := l.op(operation)
 	now := l.now()
+	if b.since.IsZero() {
+		b.since = now
+	}
+	if !throttled {
+		b.accepted = append(b.accepted, now)
+	}
 	switch {
 	case throttled && now.Sub(b.decreased) < decreaseEvery:
 		return
@@ -189,10 +222,14 @@ func (l *Limiter) Observe(operation string, throttled bool) {
 		b.current = safeFraction * b.ceiling
 	case throttled:
 		b.decreased = now
-		if b.quota == 0 || b.current < b.quota {
-			b.quota = b.current
+		estimate := b.current
+		if accepted := b.acceptedRate(now); accepted > 0 {
+			estimate = min(estimate, accepted)
 		}
-		b.current = max(minRate, b.current*decrease)
+		if b.quota == 0 || estimate < b.quota {
+			b.quota = estimate
+		}
+		b.current = max(minRate, min(b.current*decrease, safeFraction*b.quota))
 	case b.quota == 0:
 		b.current = min(b.ceiling, b.current+fastIncrease*b.ceiling)
 	case b.current < safeFraction*b.quota:

@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"golang.org/x/time/rate"
 	"testing"
 	"time"
 
@@ -58,12 +59,13 @@ func TestObserveAdaptsTheRate(t *testing.T) {
 	g.Expect(l.Rate("UpdateCase")).To(Equal(18.0), "a first throttle at the ceiling is a gentle step")
 	l.Observe("UpdateCase", true)
 	g.Expect(l.Rate("UpdateCase")).To(Equal(18.0), "throttles of calls already in flight change nothing")
-	// Back at the ceiling, another throttle soon after is not jitter.
-	for range 3 {
+	// Back at the ceiling, the service accepting 20 calls a second, another
+	// throttle soon after is not jitter.
+	for range 20 {
+		clock.advance(50 * time.Millisecond)
 		l.Observe("UpdateCase", false)
 	}
 	g.Expect(l.Rate("UpdateCase")).To(Equal(20.0))
-	clock.advance(time.Second)
 	l.Observe("UpdateCase", true)
 	g.Expect(l.Rate("UpdateCase")).To(Equal(10.0), "a second throttle halves the rate")
 	clock.advance(time.Second)
@@ -152,4 +154,38 @@ func TestParseLimits(t *testing.T) {
 			g.Expect(got).To(Equal(tc.want))
 		})
 	}
+}
+
+// TestFindsAnUnknownQuota runs the limiter, told 5 times the quota, against
+// a simulated service that accepts 20 calls a second and throttles the rest,
+// with calls sent as fast as the limiter lets them. Within two seconds the
+// limiter finds the quota: after that, at most 2% of the calls are
+// throttled, and the calls that go through keep close to the quota.
+func TestFindsAnUnknownQuota(t *testing.T) {
+	g := NewWithT(t)
+	const quota = 20.0
+	l, clock := newTestLimiter(map[string]Limit{"UpdateCase": {RPS: 5 * quota, Burst: int(quota)}})
+	start := clock.now()
+	service := rate.NewLimiter(rate.Limit(quota), int(quota))
+	calls, throttled, accepted := 0, 0, 0
+	for step := 0; step < 20000; step++ { // 20 s in 1 ms steps
+		clock.advance(time.Millisecond)
+		now := clock.now()
+		for l.op("UpdateCase").bucket.AllowN(now, 1) {
+			ok := service.AllowN(now, 1)
+			l.Observe("UpdateCase", !ok)
+			if now.Sub(start) < 2*time.Second {
+				continue
+			}
+			calls++
+			if ok {
+				accepted++
+			} else {
+				throttled++
+			}
+		}
+	}
+	t.Logf("after the first 2 s: %d calls, %d throttled, %.1f accepted/s; rate %.2f/s", calls, throttled, float64(accepted)/18, l.Rate("UpdateCase"))
+	g.Expect(float64(throttled) / float64(calls)).To(BeNumerically("<=", 0.02))
+	g.Expect(float64(accepted) / 18).To(BeNumerically(">=", 0.85*quota))
 }
