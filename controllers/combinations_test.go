@@ -196,7 +196,7 @@ func TestCombinationMatrix(t *testing.T) {
 	g := NewWithT(t)
 	// Quotas well above the matrix's load: the call counts are the
 	// operator's decisions, not the emulator's throttling.
-	h := newHarness(t, harnessOptions{quotas: map[string]emulator.Quota{"GetCase": {RPS: 1000, Burst: 1000}}})
+	h := newHarness(t, harnessOptions{quotas: map[string]emulator.Quota{"GetCase": {RPS: 1000, Burst: 1000}, "CreateCase": {RPS: 1000, Burst: 1000}}})
 	h.startManager(func(r *CaseFieldUpdateReconciler) {
 		h.withCatalog(r)
 		r.EnableValueFrom = true

@@ -29,7 +29,8 @@ func TestEnforceSoak(t *testing.T) {
 	g := NewWithT(t)
 	const n, drifting, resyncs = 50, 10, 5
 	const resync = 30 * time.Second
-	h := newHarness(t, harnessOptions{})
+	// The cases are created at once; GetCase keeps its published quota.
+	h := newHarness(t, harnessOptions{quotas: map[string]emulator.Quota{"CreateCase": {RPS: 1000, Burst: 1000}}})
 	h.startManager(func(r *CaseFieldUpdateReconciler) {
 		h.withCatalog(r)
 		r.EnableValueFrom = true
