@@ -17,6 +17,8 @@ const (
 	goalEventWritesB    = 1.0
 	goalPeakRSS         = 100 << 20
 	goalRestartAWSCalls = 0
+	goalRatioD          = 1.05
+	goalThrottlesD      = 0
 	// writeSlack is the rounding allowed on writes per object: an Event
 	// may be sent again after a conflict, rarely.
 	writeSlack = 0.01
@@ -155,6 +157,11 @@ func (r *results) evaluate(quota float64) {
 			add(m, "UpdateCase calls/object", fmt.Sprintf("<= %.2f", goalCallsPerObjA), m.CallsPerObject, m.Complete && m.CallsPerObject <= goalCallsPerObjA)
 		}
 	}
+	if m := r.find("D", variantOperator); m != nil {
+		ratio := m.Seconds / idealSeconds(m, quota)
+		add(m, metricRatioD, fmt.Sprintf("<= %.2f", goalRatioD), ratio, m.Complete && ratio <= goalRatioD)
+		add(m, "UpdateCase throttles", fmt.Sprintf("= %d", goalThrottlesD), float64(m.Throttled), m.Complete && m.Throttled == goalThrottlesD)
+	}
 	r.B = nil
 	ops, raws := r.runsOf("B", variantOperator), r.runsOf("B", variantRaw)
 	if len(ops) > 0 && len(ops) == len(raws) {
@@ -205,6 +212,16 @@ func (r *results) writesPerObject(scenario, variant string) (status, events floa
 		return 0, 0
 	}
 	return status / float64(objects), events / float64(objects)
+}
+
+// metricRatioD names D's goal on T.
+const metricRatioD = "T/(N/(2Q))"
+
+// idealSeconds is N/(kQ): how long a run's N objects take at the quota Q
+// of each of its k accounts (k = 1 for a run with the operator's own
+// identity).
+func idealSeconds(m *measurement, quota float64) float64 {
+	return float64(m.Objects) / (float64(max(1, m.Accounts)) * quota)
 }
 
 // mib converts bytes to MiB.

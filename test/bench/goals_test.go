@@ -34,7 +34,9 @@ func passingRuns() []measurement {
 	c.PeakRSSBytes = 90 << 20
 	c3 := ok("C3", variantOperator, 0, 10000)
 	c3.PeakRSSBytes = 80 << 20
-	return append(runs, c, c3)
+	d := ok("D", variantOperator, 0, 600)
+	d.Accounts, d.Seconds, d.UpdateCaseCalls, d.CallsPerObject = 2, 15.7, 600, 1
+	return append(runs, c, c3, d)
 }
 
 func TestEvaluate(t *testing.T) {
@@ -79,6 +81,26 @@ func TestEvaluate(t *testing.T) {
 		"C over its memory goal": {
 			change:     func(r *results) { r.find("C", variantOperator).PeakRSSBytes = 101 << 20 },
 			wantMissed: []string{"C/operator/peak RSS MiB"},
+		},
+		"D at its goal": {
+			change:   func(r *results) { r.find("D", variantOperator).Seconds = 15.75 },
+			wantPass: true,
+		},
+		"D too slow for two accounts": {
+			change:     func(r *results) { r.find("D", variantOperator).Seconds = 15.8 },
+			wantMissed: []string{"D/operator/T/(N/(2Q))"},
+		},
+		"D as slow as one account": {
+			change:     func(r *results) { r.find("D", variantOperator).Seconds = 30 },
+			wantMissed: []string{"D/operator/T/(N/(2Q))"},
+		},
+		"D throttled once": {
+			change:     func(r *results) { m := r.find("D", variantOperator); m.Throttled, m.UpdateCaseCalls = 1, 601 },
+			wantMissed: []string{"D/operator/UpdateCase throttles"},
+		},
+		"D did not converge": {
+			change:     func(r *results) { m := r.find("D", variantOperator); m.Complete, m.Ready = false, 599 },
+			wantMissed: []string{"D/operator/converged", "D/operator/T/(N/(2Q))", "D/operator/UpdateCase throttles"},
 		},
 		"C3 calls AWS": {
 			change:     func(r *results) { r.find("C3", variantOperator).AWSCalls = 1 },

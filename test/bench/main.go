@@ -11,6 +11,11 @@
 //     the SDK's default retries, controller-runtime's default requeue on
 //     error), and the operator without its limiter (an ablation).
 //   - A2, unknown quota: A with the limiter starting at 5 x the quota.
+//   - D, two accounts: A's N objects split between two namespaces, each
+//     admitted by a CasesConnection that assumes a role in an account of
+//     its own with A's quota Q, its limiter told that quota; the manager's
+//     own user, in a third account, is trusted by both roles. The operator
+//     should finish in about N/(2Q), without throttled calls.
 //   - B, unthrottled: the operator's throughput to Ready against a raw peer
 //     that writes the same status patch and the same Event per object on
 //     the same API server, from a process of its own that watches the
@@ -44,13 +49,15 @@ import (
 	"github.com/connectcases-operator/connectcases-operator/internal/testenv"
 )
 
-// Full sizes of the scenarios, the quota of scenarios A and A2, and the
+// Full sizes of the scenarios, the quota of scenarios A, A2 and D (of each
+// account in D), the number of accounts of D, and the
 // container memory limit of the managers (the chart's default).
 const (
 	sizeA       = 600
 	sizeB       = 2000
 	sizeC       = 10000
 	quotaA      = 20
+	accountsD   = 2
 	hugeRPS     = "100000"
 	memoryLimit = 128 << 20
 )
@@ -75,7 +82,7 @@ func main() {
 	defer stop()
 	var o options
 	flag.Float64Var(&o.scale, "scale", 1, "multiply every scenario's object count (at least 10 objects)")
-	flag.StringVar(&o.only, "only", "A,A2,B,C,C2,C3", "scenarios to run, comma-separated (C3 runs with C)")
+	flag.StringVar(&o.only, "only", "A,A2,B,C,C2,C3,D", "scenarios to run, comma-separated (C3 runs with C)")
 	flag.StringVar(&o.out, "out", filepath.Join("bench", "results.json"), "where to write the results, relative to the repository root; the plot goes beside it")
 	flag.IntVar(&o.rounds, "rounds", 5, "interleaved operator/raw rounds of B")
 	flag.IntVar(&o.creators, "creators", 16, "goroutines that create the objects")
@@ -202,6 +209,9 @@ func scenarios(o options, only map[string]bool) []runSpec {
 		specs = append(specs,
 			runSpec{scenario: "A2", variant: variantOperator, n: scaled(sizeA), emulatorArgs: quota, managerArgs: limits(5*quotaA, quotaA)},
 			runSpec{scenario: "A2", variant: variantTypical, n: scaled(sizeA), emulatorArgs: quota, managerArgs: typical})
+	}
+	if only["D"] {
+		specs = append(specs, runSpec{scenario: "D", variant: variantOperator, n: scaled(sizeA), accounts: accountsD, emulatorArgs: quota})
 	}
 	if only["B"] {
 		for round := 1; round <= max(1, o.rounds); round++ {

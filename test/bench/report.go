@@ -39,6 +39,9 @@ func (r *results) print(w io.Writer, quota float64) {
 			{"objects ever Stalled", func(m *measurement) string { return fmt.Sprint(m.StalledObjects) }},
 		})
 	}
+	if m := r.find("D", variantOperator); m != nil {
+		r.printAccounts(w, m, quota)
+	}
 	if ops, raws := r.runsOf("B", variantOperator), r.runsOf("B", variantRaw); len(ops) > 0 && len(raws) > 0 {
 		fmt.Fprintf(w, "\nB  unthrottled: %d objects at once, no quota; the raw peer writes the same status patch and Event per object; %d interleaved rounds\n",
 			ops[0].Objects, len(ops))
@@ -99,6 +102,40 @@ func (r *results) print(w io.Writer, quota float64) {
 		r.table(w, []*measurement{m}, rows)
 	}
 	r.printChecks(w)
+}
+
+// printAccounts writes the table of scenario D, with N/Q, what the same
+// objects take through one account, for contrast.
+func (r *results) printAccounts(w io.Writer, m *measurement, quota float64) {
+	fmt.Fprintf(w, "\nD  %d accounts: %d objects at once in %d namespaces, each through a CasesConnection that assumes a role in its own account; "+
+		"UpdateCase quota %g/s burst %g per account, each connection's limiter told it; N/(%dQ) = %.1f s, one account's N/Q = %.1f s\n",
+		m.Accounts, m.Objects, m.Accounts, quota, quota, m.Accounts, idealSeconds(m, quota), float64(m.Objects)/quota)
+	r.table(w, []*measurement{m}, []rowSpec{
+		{"objects Ready", func(m *measurement) string { return fmt.Sprintf("%d/%d", m.Ready, m.Objects) }},
+		{"T, first create to all Ready", func(m *measurement) string { return fmt.Sprintf("%.1f s", m.Seconds) }},
+		{"T / (N/(2Q))", func(m *measurement) string {
+			return r.verdict(m, metricRatioD, fmt.Sprintf("%.3f", m.Seconds/idealSeconds(m, quota)))
+		}},
+		{"T / (N/Q), one account's time", func(m *measurement) string { return fmt.Sprintf("%.3f", m.Seconds/(float64(m.Objects)/quota)) }},
+		{"UpdateCase throttles", func(m *measurement) string {
+			return r.verdict(m, "UpdateCase throttles", fmt.Sprintf("%d (of %d calls)", m.Throttled, m.UpdateCaseCalls))
+		}},
+		{"UpdateCase calls per object", func(m *measurement) string { return fmt.Sprintf("%.3f", m.CallsPerObject) }},
+		{"STS AssumeRole / GetCallerIdentity calls", func(m *measurement) string {
+			return fmt.Sprintf("%d / %d", callCount(m, "sts:AssumeRole"), callCount(m, "sts:GetCallerIdentity"))
+		}},
+		{"objects ever Stalled", func(m *measurement) string { return fmt.Sprint(m.StalledObjects) }},
+	})
+}
+
+// callCount returns the emulator's calls of an operation in a run, every
+// outcome together.
+func callCount(m *measurement, operation string) int {
+	n := 0
+	for _, v := range m.EmulatorCounts[operation] {
+		n += v
+	}
+	return n
 }
 
 // rowSpec is a row of a table: a label and the cell of each run.

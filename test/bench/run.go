@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
+	"github.com/connectcases-operator/connectcases-operator/internal/emulator"
 	"github.com/connectcases-operator/connectcases-operator/internal/localenv"
 )
 
@@ -60,6 +61,10 @@ type runSpec struct {
 	// restart stops the manager once every object is Ready and starts a
 	// new one, measured as scenario C3.
 	restart bool
+	// accounts, when above zero, splits the objects between as many
+	// namespaces, each admitted by a CasesConnection that assumes a role
+	// in an account of its own, with the account's quota as its limit.
+	accounts int
 }
 
 // measurement is what one run measured.
@@ -68,7 +73,10 @@ type measurement struct {
 	Variant  string `json:"variant"`
 	Round    int    `json:"round,omitempty"`
 	Objects  int    `json:"objects"`
-	Ready    int    `json:"ready"`
+	// Accounts is how many accounts, each with its own quota, the objects
+	// were split between; 0 for the runs with the operator's own identity.
+	Accounts int `json:"accounts,omitempty"`
+	Ready    int `json:"ready"`
 	// Complete is true when every object became Ready within the timeout
 	// (for C3: when the restarted manager reached its steady state).
 	Complete bool `json:"complete"`
@@ -169,10 +177,25 @@ func (s cpuSample) record(m *measurement) {
 // measurement of C3. A run that does not finish in time is reported with
 // what it reached, not dropped.
 func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
-	m := measurement{Scenario: s.scenario, Variant: s.variant, Round: s.round, Objects: s.n}
+	m := measurement{Scenario: s.scenario, Variant: s.variant, Round: s.round, Objects: s.n, Accounts: s.accounts}
 	name := namespaceOf(s)
 	e.step("%s: %d objects", name, s.n)
-	if err := localenv.EnsureNamespace(ctx, e.c, name); err != nil {
+	labels := map[string]string{"bench.connectcases.dev/run": name}
+	// The manager watches the namespaces of watch, the tracker those of
+	// track ("" for all), and the seed is the emulator's state.
+	watch, track, seed := []string{name}, name, localenv.WorkloadSeed(benchDomain, s.n)
+	mismatches := func(cases map[string]map[string]map[string]emulator.FieldValue) []string {
+		return localenv.WorkloadMismatches(cases[benchDomain], s.n)
+	}
+	procEnv := []string(nil)
+	var accounts *accountsRun
+	if s.accounts > 0 {
+		accounts = newAccountsRun(name, s.n, s.accounts, labels)
+		if err := accounts.ensureNamespaces(ctx, e.c); err != nil {
+			return nil, err
+		}
+		watch, track, seed, mismatches = accounts.namespaces(), "", accounts.seed(), accounts.mismatches
+	} else if err := localenv.EnsureNamespace(ctx, e.c, name); err != nil {
 		return nil, err
 	}
 	if s.valueFrom {
@@ -181,12 +204,14 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 			return nil, err
 		}
 	}
-	labels := map[string]string{"bench.connectcases.dev/run": name}
 	objs := make([]*casesv1alpha1.CaseFieldUpdate, s.n)
 	for i := range objs {
-		if s.valueFrom {
+		switch {
+		case accounts != nil:
+			objs[i] = accounts.objs[i]
+		case s.valueFrom:
 			objs[i] = localenv.WorkloadObjectFromSources(name, objectName(i), benchDomain, i, labels)
-		} else {
+		default:
 			objs[i] = localenv.WorkloadObject(name, objectName(i), benchDomain, i, labels)
 		}
 	}
@@ -198,25 +223,34 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 		err  error
 	)
 	if !s.raw {
-		seed := filepath.Join(e.dir, name+"-seed.yaml")
-		if err := localenv.WriteSeed(seed, localenv.WorkloadSeed(benchDomain, s.n)); err != nil {
+		seedPath := filepath.Join(e.dir, name+"-seed.yaml")
+		if err := localenv.WriteSeed(seedPath, seed); err != nil {
 			return nil, err
 		}
-		args := append([]string{"--seed", seed}, s.emulatorArgs...)
+		args := append([]string{"--seed", seedPath}, s.emulatorArgs...)
 		if emu, err = localenv.StartEmulator(ctx, e.emulatorBin, filepath.Join(e.dir, name+"-emulator.log"), args...); err != nil {
 			return nil, err
 		}
 		defer func() { _ = emu.Stop(10 * time.Second) }()
-		if mgr, err = e.startManager(ctx, name, "", emu.URL, s.managerArgs); err != nil {
+		if accounts != nil {
+			procEnv = localenv.ManagerEnvWithCredentials(e.cp.Kubeconfig, emu.URL, baseUserKey, baseUserSecret)
+		}
+		if mgr, err = e.startManagerWith(ctx, name, watch, "", emu.URL, procEnv, s.managerArgs); err != nil {
 			return nil, err
 		}
 		defer func() { _ = mgr.Stop(30 * time.Second) }()
 		anon = sampleAnon(mgr)
+		if accounts != nil {
+			e.step("%s: %d CasesConnections", name, s.accounts)
+			if err := accounts.connect(ctx, e.c, emu.URL, quotaA); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	trackCtx, stopTracking := context.WithCancel(ctx)
 	defer stopTracking()
-	tracker, err := localenv.StartTracker(trackCtx, e.c, name, labels)
+	tracker, err := localenv.StartTracker(trackCtx, e.c, track, labels)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +298,7 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 	m.setRequests(apiAfter.since(apiBefore))
 
 	if emu != nil {
-		e.readEmulator(ctx, &m, emu.URL, s.n)
+		e.readEmulator(ctx, &m, emu.URL, s.n, mismatches)
 	}
 	// A process that exited early has no figures left to read; the run
 	// then reports its error instead of aborting the benchmark.
@@ -299,13 +333,23 @@ func (e *env) run(ctx context.Context, s runSpec) ([]measurement, error) {
 // workers run. Each manager caches only its run's namespace, so that the
 // objects of earlier runs weigh neither on its memory nor on its start.
 func (e *env) startManager(ctx context.Context, namespace, metricsAddr, url string, extra []string) (*localenv.Process, error) {
+	return e.startManagerWith(ctx, namespace, []string{namespace}, metricsAddr, url, nil, extra)
+}
+
+// startManagerWith is startManager for the namespaces of watch, its log
+// named after run, with procEnv as its environment (nil: the emulator's
+// demo credentials).
+func (e *env) startManagerWith(ctx context.Context, run string, watch []string, metricsAddr, url string, procEnv, extra []string) (*localenv.Process, error) {
 	if metricsAddr == "" {
 		metricsAddr = "0"
 	}
-	args := append([]string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=0", "--watch-namespaces=" + namespace,
+	args := append([]string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=0", "--watch-namespaces=" + strings.Join(watch, ","),
 		fmt.Sprintf("--max-concurrent-reconciles=%d", e.workers)}, extra...)
-	procEnv := append(localenv.ManagerEnv(e.cp.Kubeconfig, url), memoryLimitEnv+"="+strconv.FormatInt(e.memoryLimit, 10))
-	log := filepath.Join(e.dir, fmt.Sprintf("%s-manager-%d.log", namespace, time.Now().UnixNano()))
+	if procEnv == nil {
+		procEnv = localenv.ManagerEnv(e.cp.Kubeconfig, url)
+	}
+	procEnv = append(procEnv, memoryLimitEnv+"="+strconv.FormatInt(e.memoryLimit, 10))
+	log := filepath.Join(e.dir, fmt.Sprintf("%s-manager-%d.log", run, time.Now().UnixNano()))
 	mgr, err := localenv.Start("manager", log, procEnv, e.managerBin, args...)
 	if err != nil {
 		return nil, err
@@ -342,8 +386,9 @@ func (e *env) startRawPeer(ctx context.Context, namespace string) (*localenv.Pro
 }
 
 // readEmulator fills the emulator's call counts and compares its cases with
-// the specs.
-func (e *env) readEmulator(ctx context.Context, m *measurement, url string, n int) {
+// the specs, mismatches describing every case that differs.
+func (e *env) readEmulator(ctx context.Context, m *measurement, url string, n int,
+	mismatches func(cases map[string]map[string]map[string]emulator.FieldValue) []string) {
 	calls, err := localenv.EmulatorCalls(ctx, url)
 	if err != nil {
 		m.noteErr(err)
@@ -364,10 +409,10 @@ func (e *env) readEmulator(ctx context.Context, m *measurement, url string, n in
 		m.noteErr(err)
 		return
 	}
-	mismatches := localenv.WorkloadMismatches(cases[benchDomain], n)
+	differ := mismatches(cases)
 	m.StateChecked = true
-	m.StateMismatches = len(mismatches)
-	m.MismatchExamples = mismatches[:min(len(mismatches), 5)]
+	m.StateMismatches = len(differ)
+	m.MismatchExamples = differ[:min(len(differ), 5)]
 }
 
 // setRequests records the API server's requests of the run.
