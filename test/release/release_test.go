@@ -99,15 +99,19 @@ func TestRelease(t *testing.T) {
 		g := NewWithT(t)
 		objs := decodeObjects(t, filepath.Join(out, "install.yaml"))
 		kinds := map[string]int{}
+		var crds []string
 		var deploy *appsv1.Deployment
 		for _, o := range objs {
 			kinds[o.GetKind()]++
-			if o.GetKind() == "Deployment" {
+			switch o.GetKind() {
+			case "CustomResourceDefinition":
+				crds = append(crds, o.GetName())
+			case "Deployment":
 				deploy = &appsv1.Deployment{}
 				g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, deploy)).To(Succeed())
 			}
 		}
-		g.Expect(kinds).To(HaveKeyWithValue("CustomResourceDefinition", 1))
+		g.Expect(crds).To(ConsistOf(generatedCRDs(t, root)), "every CRD that make manifests generates, since the manager watches each kind")
 		g.Expect(kinds).To(HaveKeyWithValue("Deployment", 1))
 		g.Expect(deploy).NotTo(BeNil())
 		var images []string
@@ -179,6 +183,23 @@ func releaseCmd(root, version, out string) *exec.Cmd {
 	cmd := exec.Command("bash", filepath.Join(root, "hack", "release.sh"), version, out)
 	cmd.Dir = root
 	return cmd
+}
+
+// generatedCRDs returns the names of the CRDs in config/crd/bases, which
+// make manifests generates from api/.
+func generatedCRDs(t *testing.T, root string) []string {
+	t.Helper()
+	g := NewWithT(t)
+	files, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(files).NotTo(BeEmpty())
+	var names []string
+	for _, f := range files {
+		for _, o := range decodeObjects(t, f) {
+			names = append(names, o.GetName())
+		}
+	}
+	return names
 }
 
 // readChecksums parses a sha256sum file into file name -> hex digest.
