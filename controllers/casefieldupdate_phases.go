@@ -142,11 +142,16 @@ func (r *CaseFieldUpdateReconciler) resolvePhase(ctx context.Context, s *scope) 
 // value than a neighbour does, comparing resolved fields and values.
 func (r *CaseFieldUpdateReconciler) conflictPhase(ctx context.Context, s *scope) (ctrl.Result, bool, error) {
 	if len(s.peers) > 0 {
+		mine := claimsOfResolution(s.res)
+		ids := make(map[string]bool, len(mine))
+		for _, c := range mine {
+			ids[c.field.ID] = true
+		}
 		peers := make([]peerClaims, 0, len(s.peers))
 		for i := range s.peers {
-			peers = append(peers, r.claimsOf(ctx, &s.peers[i]))
+			peers = append(peers, r.claimsOf(ctx, &s.peers[i], ids))
 		}
-		if msg, conflict := findConflicts(s.obj.Spec, claimsOfResolution(s.res), peers); conflict {
+		if msg, conflict := findConflicts(s.obj.Spec, mine, peers); conflict {
 			s.recordResolution()
 			setStatus(s.obj, Outcome{Reason: casesv1alpha1.FieldConflictReason, Message: msg, Retry: RetryNever}, false, s.now)
 			return ctrl.Result{}, true, nil

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
+	"github.com/connectcases-operator/connectcases-operator/internal/cases"
 )
 
 // claim is a field that an object sets, by its resolved id, with the
@@ -34,30 +35,32 @@ func claimsOfResolution(res *resolution) []claim {
 	return out
 }
 
-// claimsOf resolves what a neighbour sets, as far as it can be resolved
-// now. A field of the neighbour that cannot be resolved yet (an unknown
-// name, a missing Secret, a value that does not convert) claims nothing:
-// the neighbour cannot apply it either, and stalls on it before any call.
-// Once it resolves (the Secret appears, the spec changes), the watches run
-// both objects again and the conflict, if any, shows on both.
-func (r *CaseFieldUpdateReconciler) claimsOf(ctx context.Context, peer *casesv1alpha1.CaseFieldUpdate) peerClaims {
+// claimsOf resolves what a neighbour sets of the fields in ids (the
+// object's own resolved fields), as far as it can be resolved now: a field
+// the object does not set cannot conflict, so its value is never read (no
+// Secret or ConfigMap read for it). A field of the neighbour that cannot be
+// resolved yet (an unknown name, a missing Secret, a value that does not
+// convert) claims nothing: the neighbour cannot apply it either, and stalls
+// on it before any call. Once it resolves (the Secret appears, the spec
+// changes), the watches run both objects again and the conflict, if any,
+// shows on both.
+func (r *CaseFieldUpdateReconciler) claimsOf(ctx context.Context, peer *casesv1alpha1.CaseFieldUpdate, ids map[string]bool) peerClaims {
 	out := peerClaims{name: peer.Namespace + "/" + peer.Name}
-	if r.catalogFor(ctx) == nil {
-		for _, f := range peer.Spec.Fields {
-			if f.ID != "" && f.Value.ValueFrom == nil {
-				out.claims = append(out.claims, claim{field: casesv1alpha1.ResolvedField{ID: f.ID}, value: f.Value})
-			}
+	catalog := r.catalogFor(ctx)
+	var byID, byName map[string]cases.FieldInfo
+	if catalog != nil {
+		var err error
+		if byID, byName, err = r.lookup(ctx, peer.Spec.DomainID, peer.Spec.Fields, false); err != nil {
+			return out
 		}
-		return out
-	}
-	byID, byName, err := r.lookup(ctx, peer.Spec.DomainID, peer.Spec.Fields, false)
-	if err != nil {
-		return out
 	}
 	scratch := &resolution{}
 	for _, f := range peer.Spec.Fields {
-		info, found := fieldInfo(f, byID, byName)
-		if !found {
+		info, found := cases.FieldInfo{ID: f.ID}, f.ID != "" && f.Value.ValueFrom == nil
+		if catalog != nil {
+			info, found = fieldInfo(f, byID, byName)
+		}
+		if !found || !ids[info.ID] {
 			continue
 		}
 		v := *f.Value.DeepCopy()
