@@ -20,18 +20,7 @@ func TestSamplesEndToEnd(t *testing.T) {
 	g := NewWithT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	root, err := testenv.RepoRoot()
-	g.Expect(err).NotTo(HaveOccurred())
-
-	d, err := localenv.StartDemo(ctx, localenv.DemoOptions{Root: root, Dir: t.TempDir(), Progress: testWriter{t},
-		ManagerArgs: []string{"--stalled-retry-interval=1m"}})
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("manager log:\n%s", d.Manager.Tail(60))
-		}
-		d.Stop()
-	})
+	root, d := startSamplesDemo(ctx, t)
 
 	out, err := d.ApplySamples(ctx, root)
 	g.Expect(err).NotTo(HaveOccurred(), out)
@@ -104,4 +93,24 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// startSamplesDemo starts the demo (control plane from KUBEBUILDER_ASSETS,
+// emulator, manager) for the samples' tests, stopped at the test's end with
+// the manager's log on failure. It returns the repository root too.
+func startSamplesDemo(ctx context.Context, t *testing.T) (string, *localenv.Demo) {
+	t.Helper()
+	g := NewWithT(t)
+	root, err := testenv.RepoRoot()
+	g.Expect(err).NotTo(HaveOccurred())
+	d, err := localenv.StartDemo(ctx, localenv.DemoOptions{Root: root, Dir: t.TempDir(), Progress: testWriter{t},
+		ManagerArgs: []string{"--stalled-retry-interval=1m"}})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("manager log:\n%s", d.Manager.Tail(60))
+		}
+		d.Stop()
+	})
+	return root, d
 }

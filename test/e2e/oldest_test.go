@@ -23,22 +23,11 @@ func TestSamplesOnOldestKubernetes(t *testing.T) {
 	g := NewWithT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	root, err := testenv.RepoRoot()
-	g.Expect(err).NotTo(HaveOccurred())
 	assets, err := testenv.OldestAssets()
 	g.Expect(err).NotTo(HaveOccurred())
 	// The demo starts its control plane from KUBEBUILDER_ASSETS.
 	t.Setenv("KUBEBUILDER_ASSETS", assets)
-
-	d, err := localenv.StartDemo(ctx, localenv.DemoOptions{Root: root, Dir: t.TempDir(), Progress: testWriter{t},
-		ManagerArgs: []string{"--stalled-retry-interval=1m"}})
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("manager log:\n%s", d.Manager.Tail(60))
-		}
-		d.Stop()
-	})
+	root, d := startSamplesDemo(ctx, t)
 
 	dc, err := discovery.NewDiscoveryClientForConfig(d.ControlPlane.Config)
 	g.Expect(err).NotTo(HaveOccurred())
