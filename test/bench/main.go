@@ -75,6 +75,8 @@ type options struct {
 	workers  int
 	timeout  time.Duration
 	keep     bool
+	// pprof is the manager's --pprof-bind-address; "" leaves it off.
+	pprof string
 }
 
 func main() {
@@ -83,12 +85,13 @@ func main() {
 	var o options
 	flag.Float64Var(&o.scale, "scale", 1, "multiply every scenario's object count (at least 10 objects)")
 	flag.StringVar(&o.only, "only", "A,A2,B,C,C2,C3,D", "scenarios to run, comma-separated (C3 runs with C)")
-	flag.StringVar(&o.out, "out", filepath.Join("bench", "results.json"), "where to write the results, relative to the repository root; the plot goes beside it")
+	flag.StringVar(&o.out, "out", filepath.Join("bench", "results.json"), "where to write the results, relative to the repository root unless absolute; the plot goes beside it")
 	flag.IntVar(&o.rounds, "rounds", 5, "interleaved operator/raw rounds of B")
 	flag.IntVar(&o.creators, "creators", 16, "goroutines that create the objects")
 	flag.IntVar(&o.workers, "workers", 8, "the manager's --max-concurrent-reconciles, and the raw peer's workers")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest wait for all objects Ready in one run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the logs, seeds and kubeconfig")
+	flag.StringVar(&o.pprof, "manager-pprof", "", "serve each manager's Go profiles on this address (--pprof-bind-address), for example 127.0.0.1:6060")
 	rawNamespace := flag.String(rawPeerFlag, "", "run as the raw peer of B on this namespace (the benchmark starts it)")
 	kubeconfig := flag.String("raw-peer-kubeconfig", "", "kubeconfig of the raw peer")
 	flag.Parse()
@@ -129,7 +132,7 @@ func run(ctx context.Context, o options) error {
 		_ = os.RemoveAll(dir)
 	}()
 
-	e := &env{dir: dir, creators: o.creators, workers: o.workers, timeout: o.timeout, memoryLimit: memoryLimit, progress: os.Stdout}
+	e := &env{dir: dir, creators: o.creators, workers: o.workers, timeout: o.timeout, memoryLimit: memoryLimit, pprof: o.pprof, progress: os.Stdout}
 	res := results{Date: time.Now().UTC().Format(time.RFC3339), Scale: o.scale, Workers: o.workers, Creators: o.creators,
 		Machine: machine{CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, LoadAvgBefore: loadAvg()},
 		Manager: managerMemory{GOGC: os.Getenv("GOGC"), GOMEMLIMIT: os.Getenv("GOMEMLIMIT"), ContainerLimitBytes: memoryLimit}}
@@ -160,7 +163,10 @@ func run(ctx context.Context, o options) error {
 	res.evaluate(quotaA)
 	res.print(os.Stdout, quotaA)
 
-	path := filepath.Join(root, o.out)
+	path := o.out
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

@@ -40,7 +40,10 @@ type env struct {
 	// memoryLimit is the container memory limit handed to every manager.
 	memoryLimit int64
 	// timeout bounds the wait for all objects Ready in each run.
-	timeout  time.Duration
+	timeout time.Duration
+	// pprof is the managers' --pprof-bind-address, "" for none: one
+	// manager runs at a time, so they can share it.
+	pprof    string
 	progress io.Writer
 }
 
@@ -345,6 +348,9 @@ func (e *env) startManagerWith(ctx context.Context, run string, watch []string, 
 	}
 	args := append([]string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=0", "--watch-namespaces=" + strings.Join(watch, ","),
 		fmt.Sprintf("--max-concurrent-reconciles=%d", e.workers)}, extra...)
+	if e.pprof != "" {
+		args = append(args, "--pprof-bind-address="+e.pprof)
+	}
 	if procEnv == nil {
 		procEnv = localenv.ManagerEnv(e.cp.Kubeconfig, url)
 	}
