@@ -25,8 +25,9 @@ func (r *CaseFieldUpdateReconciler) apply(ctx context.Context, obj *casesv1alpha
 
 	callCtx, cancel := context.WithTimeout(ctx, r.callTimeout())
 	defer cancel()
+	sent := r.callStart(ctx)
 	out, err := r.casesAPI(ctx).UpdateCase(callCtx, in)
-	r.observe(ctx, "UpdateCase", err)
+	r.observe(ctx, "UpdateCase", sent, err)
 	if err != nil {
 		o := redactOutcome(ClassifyUpdateError(err), res.secrets)
 		r.forgetRejected(ctx, obj.Spec.DomainID, res.spec.Fields, err)

@@ -36,11 +36,20 @@ func (r *CaseFieldUpdateReconciler) waitForSlot(ctx context.Context, operation, 
 	return 0, true
 }
 
-// observe feeds the answer of a call to the limiter. A call that got no
-// answer says nothing of the quota.
-func (r *CaseFieldUpdateReconciler) observe(ctx context.Context, operation string, err error) {
+// callStart returns when a call is sent, on the clock of the limiter that
+// paces it (zero without one), for observe.
+func (r *CaseFieldUpdateReconciler) callStart(ctx context.Context) time.Time {
+	if limiter := r.limiterFor(ctx); limiter != nil {
+		return limiter.Now()
+	}
+	return time.Time{}
+}
+
+// observe feeds the answer of a call sent at sent to the limiter. A call
+// that got no answer says nothing of the quota.
+func (r *CaseFieldUpdateReconciler) observe(ctx context.Context, operation string, sent time.Time, err error) {
 	if limiter := r.limiterFor(ctx); limiter != nil && (err == nil || cases.HTTPStatusFromError(err) != 0) {
-		limiter.Observe(operation, cases.IsThrottle(err))
+		limiter.Observe(operation, sent, cases.IsThrottle(err))
 	}
 }
 

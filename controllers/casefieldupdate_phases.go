@@ -175,8 +175,9 @@ func (r *CaseFieldUpdateReconciler) driftPhase(ctx context.Context, s *scope) (c
 	if wait, ok := r.waitForSlot(ctx, "GetCase", key); !ok {
 		return ctrl.Result{RequeueAfter: wait}, true, nil
 	}
+	sent := r.callStart(ctx)
 	actual, err := r.readCase(ctx, s.res.spec)
-	r.observe(ctx, "GetCase", err)
+	r.observe(ctx, "GetCase", sent, err)
 	if err != nil {
 		o := redactOutcome(ClassifyUpdateError(err), s.res.secrets)
 		ctrl.LoggerFrom(ctx).Info("GetCase failed: drift check failed", "reason", o.Reason, "requestId", o.RequestID, "error", o.Message)

@@ -153,15 +153,16 @@ func (c *Catalog) listFields(ctx context.Context, domainID string) ([]FieldInfo,
 	in := &connectcases.ListFieldsInput{DomainId: aws.String(domainID), MaxResults: aws.Int32(100)}
 	var fields []FieldInfo
 	for {
-		if err := c.wait(ctx, "ListFields", domainID); err != nil {
+		sent, err := c.wait(ctx, "ListFields", domainID)
+		if err != nil {
 			return nil, err
 		}
 		var out *connectcases.ListFieldsOutput
-		err := c.call(ctx, func(ctx context.Context) (err error) {
+		err = c.call(ctx, func(ctx context.Context) (err error) {
 			out, err = c.api.ListFields(ctx, in)
 			return err
 		})
-		c.observe("ListFields", err)
+		c.observe("ListFields", sent, err)
 		if err != nil {
 			return nil, err
 		}
@@ -184,15 +185,16 @@ func (c *Catalog) batchGetFields(ctx context.Context, domainID string, ids []str
 		for _, id := range batch {
 			in.Fields = append(in.Fields, types.FieldIdentifier{Id: aws.String(id)})
 		}
-		if err := c.wait(ctx, "BatchGetField", domainID); err != nil {
+		sent, err := c.wait(ctx, "BatchGetField", domainID)
+		if err != nil {
 			return nil, err
 		}
 		var out *connectcases.BatchGetFieldOutput
-		err := c.call(ctx, func(ctx context.Context) (err error) {
+		err = c.call(ctx, func(ctx context.Context) (err error) {
 			out, err = c.api.BatchGetField(ctx, in)
 			return err
 		})
-		c.observe("BatchGetField", err)
+		c.observe("BatchGetField", sent, err)
 		if err != nil {
 			return nil, err
 		}
@@ -208,15 +210,16 @@ func (c *Catalog) listActiveOptions(ctx context.Context, domainID, fieldID strin
 	in := &connectcases.ListFieldOptionsInput{DomainId: aws.String(domainID), FieldId: aws.String(fieldID), MaxResults: aws.Int32(100)}
 	var values []string
 	for {
-		if err := c.wait(ctx, "ListFieldOptions", domainID); err != nil {
+		sent, err := c.wait(ctx, "ListFieldOptions", domainID)
+		if err != nil {
 			return nil, err
 		}
 		var out *connectcases.ListFieldOptionsOutput
-		err := c.call(ctx, func(ctx context.Context) (err error) {
+		err = c.call(ctx, func(ctx context.Context) (err error) {
 			out, err = c.api.ListFieldOptions(ctx, in)
 			return err
 		})
-		c.observe("ListFieldOptions", err)
+		c.observe("ListFieldOptions", sent, err)
 		if err != nil {
 			return nil, err
 		}
@@ -232,37 +235,38 @@ func (c *Catalog) listActiveOptions(ctx context.Context, domainID, fieldID strin
 	}
 }
 
-// wait takes a limiter slot for a read of a domain, waiting at most maxWait.
-func (c *Catalog) wait(ctx context.Context, operation, domainID string) error {
+// wait takes a limiter slot for a read of a domain, waiting at most maxWait,
+// and returns when the read is sent, on the limiter's clock.
+func (c *Catalog) wait(ctx context.Context, operation, domainID string) (time.Time, error) {
 	if c.limiter == nil {
-		return nil
+		return time.Time{}, nil
 	}
 	key := "catalog/" + domainID
 	wait := c.limiter.Acquire(operation, key)
 	if wait <= 0 {
-		return nil
+		return c.limiter.Now(), nil
 	}
 	if wait > c.maxWait {
-		return &RateLimitedError{Wait: wait}
+		return time.Time{}, &RateLimitedError{Wait: wait}
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return time.Time{}, ctx.Err()
 	case <-t.C:
 	}
 	if again := c.limiter.Acquire(operation, key); again > 0 {
-		return &RateLimitedError{Wait: again}
+		return time.Time{}, &RateLimitedError{Wait: again}
 	}
-	return nil
+	return c.limiter.Now(), nil
 }
 
 // observe feeds a read's answer to the limiter, with IsThrottle deciding
 // what a throttle is.
-func (c *Catalog) observe(operation string, err error) {
+func (c *Catalog) observe(operation string, sent time.Time, err error) {
 	if c.limiter != nil && !isNoAnswer(err) {
-		c.limiter.Observe(operation, err != nil && IsThrottle(err))
+		c.limiter.Observe(operation, sent, err != nil && IsThrottle(err))
 	}
 }
 

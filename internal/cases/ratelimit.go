@@ -31,31 +31,24 @@ var DefaultLimits = map[string]Limit{
 // defaultLimit is the limit of operations not in DefaultLimits.
 var defaultLimit = Limit{RPS: 10, Burst: 10}
 
-// Adaptation constants. A throttle halves the rate (never below minRate, at
-// most once per decreaseEvery), lowers the estimate of the service's quota
-// to the lower of the rate that was throttled and the rate of calls the
-// service accepted over the last acceptedWindow, and keeps the rate under
-// safeFraction of that estimate. Every other answer raises the rate
-// back quickly to safeFraction of that estimate; only after probeAfter
-// without a throttle does the rate creep above it, slowly, toward the
-// ceiling, so that a lowered quota stops throttling within seconds while a
-// raised one is found again.
+// Adaptation constants. A throttle halves the rate (never below minRate) and
+// keeps it under an estimate of the service's quota (see estimate). After
+// calmAnswers answers that are not throttles, each further one raises the
+// rate quickly back to that estimate; only after probeAfter without a
+// throttle does the rate creep above it, slowly, toward the ceiling, so
+// that a lowered quota stops throttling within seconds while a raised one
+// is found again.
 const (
 	minRate       = 0.1
 	decrease      = 0.5
 	fastIncrease  = 0.05
 	probeIncrease = 0.002
-	safeFraction  = 0.9
-	// decreaseEvery is the least time between two decreases: the calls
-	// in flight when the first throttle came back are throttled too, and
-	// must not divide the rate again.
-	decreaseEvery = time.Second
+	safeFraction  = 0.95
 	probeAfter    = 30 * time.Second
-	// acceptedWindow is how far back the accepted calls are counted. While
-	// the service throttles, it accepts calls at its quota: counted over a
-	// window of a few of its refills, they measure the quota even when the
-	// limiter started far above it.
-	acceptedWindow = 2 * time.Second
+	calmAnswers   = 10
+	// minSample is the fewest answers whose accepted share estimates the
+	// quota.
+	minSample = 5
 )
 
 // Limiter is the client-side rate limiter of one AWS identity and region,
@@ -65,7 +58,8 @@ const (
 //
 // Workers do not block on it for long: Acquire reserves a slot and tells the
 // caller how long to wait, so that a worker can requeue its object for that
-// time instead of holding a goroutine.
+// time instead of holding a goroutine. A rate change moves every reserved
+// slot, in order, to the new rate (see replan).
 type Limiter struct {
 	mu       sync.Mutex
 	limits   map[string]Limit
@@ -81,30 +75,20 @@ type adaptiveBucket struct {
 	burst   int
 	ceiling float64
 	current float64
-	// quota is the estimate of the service's quota: the lowest rate that
-	// was throttled since the rate was last at its ceiling, 0 when none.
-	quota     float64
+	// quota is the estimate of the service's quota since the rate was last
+	// at its ceiling, 0 when none; target is the rate held below it.
+	quota, target float64
+	// decreased is when the rate was last lowered. A throttle of a call
+	// sent before then was already answered by that decrease.
 	decreased time.Time
-	// accepted are the times of the answers that were not throttles, within
-	// acceptedWindow; since is when the bucket began counting them.
-	accepted []time.Time
-	since    time.Time
-}
-
-// acceptedRate returns the calls per second the service accepted over the
-// last acceptedWindow (or since counting began, if later), 0 when none.
-func (b *adaptiveBucket) acceptedRate(now time.Time) float64 {
-	cut := now.Add(-acceptedWindow)
-	i := 0
-	for i < len(b.accepted) && !b.accepted[i].After(cut) {
-		i++
-	}
-	b.accepted = b.accepted[i:]
-	span := min(acceptedWindow, now.Sub(b.since))
-	if len(b.accepted) == 0 || span <= 0 {
-		return 0
-	}
-	return float64(len(b.accepted)) / span.Seconds()
+	// calm counts the accepted answers to calls sent since the last
+	// decrease: the rate rises again only after calmAnswers of them, since
+	// a saturated service still accepts its quota's worth of calls at a
+	// rate above it.
+	calm int
+	// answered counts the answers since the rate last changed (to calls
+	// sent since the last decrease), throttles the throttles among them.
+	answered, throttles int
 }
 
 // NewLimiter returns a limiter with the given per-operation ceilings, over
@@ -156,9 +140,11 @@ func usableBurst(burst int) int {
 
 // Acquire takes a call slot of operation for the caller identified by key
 // (an object's namespace/name). It returns zero when the call may go now;
-// otherwise the wait until the slot reserved for key, which stays reserved
-// for that key: the caller waits (or requeues) for that long and calls
-// Acquire again, which then returns zero.
+// otherwise how long to wait before asking again: the slot stays reserved
+// for key. A wait of more than recheckAfter is halved, so that a caller far
+// back in line asks again before its slot and takes the earlier one a rate
+// increase gives it; each rate change moves the reserved slots, in their
+// order, to the new rate.
 func (l *Limiter) Acquire(operation, key string) time.Duration {
 	if l.disabled {
 		return 0
@@ -169,7 +155,7 @@ func (l *Limiter) Acquire(operation, key string) time.Duration {
 	slotKey := operation + "/" + key
 	if at, ok := l.slots[slotKey]; ok {
 		if wait := at.Sub(now); wait > 0 {
-			return wait
+			return recheck(wait)
 		}
 		delete(l.slots, slotKey)
 		return 0
@@ -182,6 +168,17 @@ func (l *Limiter) Acquire(operation, key string) time.Duration {
 	if wait > 0 {
 		l.slots[slotKey] = now.Add(wait)
 	}
+	return recheck(wait)
+}
+
+// recheckAfter is the longest wait Acquire hands out whole.
+const recheckAfter = 2 * time.Second
+
+// recheck is the wait handed out for a slot wait away.
+func recheck(wait time.Duration) time.Duration {
+	if wait > recheckAfter {
+		return wait / 2
+	}
 	return wait
 }
 
@@ -192,11 +189,24 @@ func (l *Limiter) Forget(operation, key string) {
 	delete(l.slots, operation+"/"+key)
 }
 
-// Observe adapts the rate of operation to an answer: a throttle lowers it,
-// any other answer (errors included) raises it back toward the ceiling.
-// Counting only successes would let a run of failing objects hold the rate
-// down and starve the others.
-func (l *Limiter) Observe(operation string, throttled bool) {
+// Now returns the limiter's time, which Observe takes as a call's sending
+// time.
+func (l *Limiter) Now() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.now()
+}
+
+// Observe adapts the rate of operation to the answer of a call sent at sent
+// (Now, just before the call): a throttle lowers it, any other answer
+// (errors included) raises it back toward the ceiling. Counting only
+// successes would let a run of failing objects hold the rate down and
+// starve the others. The answer of a call sent before the last decrease
+// changes nothing: it tells of the old rate. Calls in flight then are
+// throttled too and must not divide the rate again, and those accepted must
+// not raise it back before the new rate has been tried; a throttle of a
+// call sent since shows the new rate is still too high.
+func (l *Limiter) Observe(operation string, sent time.Time, throttled bool) {
 	if l.disabled {
 		return
 	}
@@ -204,47 +214,100 @@ func (l *Limiter) Observe(operation string, throttled bool) {
 	defer l.mu.Unlock()
 	b := l.op(operation)
 	now := l.now()
-	if b.since.IsZero() {
-		b.since = now
-	}
-	if !throttled {
-		b.accepted = append(b.accepted, now)
-	}
-	switch {
-	case throttled && now.Sub(b.decreased) < decreaseEvery:
+	if sent.Before(b.decreased) {
 		return
+	}
+	b.answered++
+	if throttled {
+		b.throttles++
+	} else {
+		b.calm++
+	}
+	before := b.current
+	switch {
 	case throttled && b.quota == 0 && b.current >= b.ceiling && now.Sub(b.decreased) >= probeAfter:
 		// A rare throttle at the configured ceiling is taken for timing
 		// jitter against a quota equal to the ceiling: a gentle step down,
-		// and no estimate. Another throttle soon after shows the quota is
-		// lower.
-		b.decreased = now
+		// and no estimate. A throttle of a call sent after it shows the
+		// quota is lower.
 		b.current = safeFraction * b.ceiling
-	case throttled:
 		b.decreased = now
-		estimate := b.current
-		if accepted := b.acceptedRate(now); accepted > 0 {
-			estimate = min(estimate, accepted)
-		}
-		if b.quota == 0 || estimate < b.quota {
-			b.quota = estimate
-		}
-		b.current = max(minRate, min(b.current*decrease, safeFraction*b.quota))
+	case throttled:
+		b.quota, b.target = b.estimate()
+		b.current = max(minRate, min(b.current*decrease, b.target))
+		b.decreased = now
+	case b.calm <= calmAnswers:
+		return
 	case b.quota == 0:
 		b.current = min(b.ceiling, b.current+fastIncrease*b.ceiling)
-	case b.current < safeFraction*b.quota:
-		b.current = min(safeFraction*b.quota, b.current+fastIncrease*b.ceiling)
+	case b.current < b.target:
+		b.current = min(b.target, b.current+fastIncrease*b.quota)
 	case now.Sub(b.decreased) >= probeAfter:
 		b.current = min(b.ceiling, b.current+probeIncrease*b.ceiling)
 		if b.current >= b.ceiling {
-			b.quota = 0
+			b.quota, b.target = 0, 0
+		}
+	default:
+		return
+	}
+	if b.current < before {
+		b.calm = 0
+	}
+	if b.current != before {
+		b.answered, b.throttles = 0, 0
+		l.replan(operation, b, now)
+	}
+}
+
+// estimate returns, after a throttle at the current rate, the estimate of
+// the service's quota and the rate to hold below it. The quota is at most
+// that rate and any earlier estimate, and the rate to hold is safeFraction
+// of it: a rate that was throttled is only an upper bound. Once minSample
+// answers at the current rate tell, the share of them the service accepted
+// measures the quota (a saturated service accepts its quota's worth), and
+// that measure is the rate to hold when it is lower.
+func (b *adaptiveBucket) estimate() (quota, target float64) {
+	quota = b.current
+	if b.quota > 0 {
+		quota = min(quota, b.quota)
+	}
+	target = safeFraction * quota
+	if b.answered >= minSample {
+		measured := max(minRate, b.current*float64(b.answered-b.throttles)/float64(b.answered))
+		if measured < target {
+			quota, target = measured, measured
 		}
 	}
-	b.bucket.SetLimitAt(now, rate.Limit(b.current))
-	// The burst shrinks with the rate: a bucket that refills slowly but
-	// still holds its full burst would send that burst at once after a
-	// quiet spell, and be throttled again.
-	b.bucket.SetBurstAt(now, max(1, int(float64(b.burst)*b.current/b.ceiling)))
+	return quota, target
+}
+
+// replan puts b at its new rate from now: a new, empty bucket (after a
+// decrease the service's is empty too; after an increase the slots already
+// reserved come first), and the slots reserved at the old rate moved, in
+// their order, to the new one. A decrease thus sends nothing more at a rate
+// known to be throttled, and an increase serves the callers in line sooner.
+func (l *Limiter) replan(operation string, b *adaptiveBucket, now time.Time) {
+	burst := scaledBurst(b)
+	b.bucket = rate.NewLimiter(rate.Limit(b.current), burst)
+	b.bucket.ReserveN(now, burst)
+	prefix := operation + "/"
+	var waiting []string
+	for key, at := range l.slots {
+		if strings.HasPrefix(key, prefix) && at.After(now) {
+			waiting = append(waiting, key)
+		}
+	}
+	sort.Slice(waiting, func(i, j int) bool { return l.slots[waiting[i]].Before(l.slots[waiting[j]]) })
+	for _, key := range waiting {
+		l.slots[key] = now.Add(b.bucket.ReserveN(now, 1).DelayFrom(now))
+	}
+}
+
+// scaledBurst is b's burst at its current rate: it shrinks with the rate,
+// since a bucket that refills slowly but still holds its full burst would
+// send that burst at once after a quiet spell, and be throttled again.
+func scaledBurst(b *adaptiveBucket) int {
+	return max(1, int(float64(b.burst)*b.current/b.ceiling))
 }
 
 // Rate returns the current rate of operation, in calls per second.
