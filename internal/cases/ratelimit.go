@@ -46,6 +46,9 @@ const (
 	safeFraction  = 0.95
 	probeAfter    = 30 * time.Second
 	calmAnswers   = 10
+	// calmTime is how long after a decrease one accepted answer is enough
+	// for the rate to rise again, however slow it is.
+	calmTime = time.Second
 	// minSample is the fewest answers whose accepted share estimates the
 	// quota.
 	minSample = 5
@@ -82,9 +85,9 @@ type adaptiveBucket struct {
 	// sent before then was already answered by that decrease.
 	decreased time.Time
 	// calm counts the accepted answers to calls sent since the last
-	// decrease: the rate rises again only after calmAnswers of them, since
-	// a saturated service still accepts its quota's worth of calls at a
-	// rate above it.
+	// decrease: the rate rises again only after calmAnswers of them (or one,
+	// calmTime after the decrease), since a saturated service still accepts
+	// its quota's worth of calls at a rate above it.
 	calm int
 	// answered counts the answers since the rate last changed (to calls
 	// sent since the last decrease), throttles the throttles among them.
@@ -236,7 +239,7 @@ func (l *Limiter) Observe(operation string, sent time.Time, throttled bool) {
 		b.quota, b.target = b.estimate()
 		b.current = max(minRate, min(b.current*decrease, b.target))
 		b.decreased = now
-	case b.calm <= calmAnswers:
+	case b.calm <= calmAnswers && (b.calm == 0 || now.Sub(b.decreased) < calmTime):
 		return
 	case b.quota == 0:
 		b.current = min(b.ceiling, b.current+fastIncrease*b.ceiling)
@@ -265,7 +268,10 @@ func (l *Limiter) Observe(operation string, sent time.Time, throttled bool) {
 // of it: a rate that was throttled is only an upper bound. Once minSample
 // answers at the current rate tell, the share of them the service accepted
 // measures the quota (a saturated service accepts its quota's worth), and
-// that measure is the rate to hold when it is lower.
+// that measure is the rate to hold when it is lower. The share is smoothed
+// by one accepted answer, and the measure never falls below a quarter of
+// the current rate: a few throttles in a row, when calls bunch up, must not
+// take the rate to its floor.
 func (b *adaptiveBucket) estimate() (quota, target float64) {
 	quota = b.current
 	if b.quota > 0 {
@@ -273,7 +279,8 @@ func (b *adaptiveBucket) estimate() (quota, target float64) {
 	}
 	target = safeFraction * quota
 	if b.answered >= minSample {
-		measured := max(minRate, b.current*float64(b.answered-b.throttles)/float64(b.answered))
+		share := float64(b.answered-b.throttles+1) / float64(b.answered+1)
+		measured := max(minRate, b.current*max(share, decrease*decrease))
 		if measured < target {
 			quota, target = measured, measured
 		}
@@ -283,8 +290,10 @@ func (b *adaptiveBucket) estimate() (quota, target float64) {
 
 // replan puts b at its new rate from now: a new, empty bucket (after a
 // decrease the service's is empty too; after an increase the slots already
-// reserved come first), and the slots reserved at the old rate moved, in
-// their order, to the new one. A decrease thus sends nothing more at a rate
+// reserved come first), and every slot reserved at the old rate moved, in
+// its order, to the new one, including those whose time has passed while
+// their holders were busy: a late holder sending at once would add a call
+// the new plan does not count. A decrease thus sends nothing more at a rate
 // known to be throttled, and an increase serves the callers in line sooner.
 func (l *Limiter) replan(operation string, b *adaptiveBucket, now time.Time) {
 	burst := scaledBurst(b)
@@ -292,8 +301,8 @@ func (l *Limiter) replan(operation string, b *adaptiveBucket, now time.Time) {
 	b.bucket.ReserveN(now, burst)
 	prefix := operation + "/"
 	var waiting []string
-	for key, at := range l.slots {
-		if strings.HasPrefix(key, prefix) && at.After(now) {
+	for key := range l.slots {
+		if strings.HasPrefix(key, prefix) {
 			waiting = append(waiting, key)
 		}
 	}
