@@ -20,7 +20,7 @@ import (
 )
 
 // connectionIndexKey is the name of the cache index of CaseFieldUpdates by
-// the connection they name; "" for those that name none.
+// the connection they name, across the cluster; "" for those that name none.
 const connectionIndexKey = ".spec.connectionRef"
 
 // indexByConnection is the index function of connectionIndexKey.
@@ -43,7 +43,7 @@ func (r *CaseFieldUpdateReconciler) watchConnections(mgr ctrl.Manager, b *builde
 	if r.Connections == nil {
 		return b, nil
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &casesv1alpha1.CaseFieldUpdate{}, connectionIndexKey, indexByConnection); err != nil {
+	if err := indexField(context.Background(), mgr.GetCache(), connectionIndexKey, clusterWide, indexByConnection); err != nil {
 		return nil, fmt.Errorf("failed to index CaseFieldUpdates by connection: %w", err)
 	}
 	return b.Watches(&casesv1alpha1.CasesConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),

@@ -190,7 +190,7 @@ func (r *CaseFieldUpdateReconciler) SetupWithManager(mgr ctrl.Manager, maxConcur
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &casesv1alpha1.CaseFieldUpdate{}, caseIndexKey, indexByCase); err != nil {
+	if err := indexField(context.Background(), mgr.GetCache(), caseIndexKey, clusterWide, indexByCase); err != nil {
 		return fmt.Errorf("failed to index CaseFieldUpdates by case: %w", err)
 	}
 	changes := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
@@ -204,7 +204,7 @@ func (r *CaseFieldUpdateReconciler) SetupWithManager(mgr ctrl.Manager, maxConcur
 		return err
 	}
 	if r.EnableValueFrom {
-		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &casesv1alpha1.CaseFieldUpdate{}, referenceIndexKey, indexByReference); err != nil {
+		if err := indexField(context.Background(), mgr.GetCache(), referenceIndexKey, namespaced, indexByReference); err != nil {
 			return fmt.Errorf("failed to index CaseFieldUpdates by reference: %w", err)
 		}
 		b = b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing("Secret"))).

@@ -2,10 +2,13 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -13,8 +16,57 @@ import (
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 )
 
+// indexScope says which lookup an index answers: across the cluster
+// (client.MatchingFields alone) or within a namespace (with
+// client.InNamespace).
+type indexScope int
+
+const (
+	clusterWide indexScope = iota
+	namespaced
+)
+
+// The index names and values that controller-runtime's cache reader looks
+// up for client.MatchingFields{field: v} (sigs.k8s.io/controller-runtime,
+// pkg/cache/internal: FieldIndexName and KeyToNamespacedKey).
+const (
+	fieldIndexPrefix = "field:"
+	allNamespacesKey = "__all_namespaces/"
+)
+
+// indexField adds the index field of CaseFieldUpdates to their informer in
+// informers, so that the cache's List answers client.MatchingFields{field:
+// v} in scope. It is the cache's IndexField, less one of its two copies:
+// IndexField stores every value once for the whole cluster and once for the
+// object's namespace, each a set of its own in client-go's indexer, which
+// for an index of about one value per object, such as the case, is two
+// small maps per object (about 5 MiB at 10,000 objects). Each query of the
+// reconciler uses one of the two, so only that one is stored: a query in the
+// other scope finds nothing.
+func indexField(ctx context.Context, informers cache.Informers, field string, scope indexScope, extract client.IndexerFunc) error {
+	inf, err := informers.GetInformer(ctx, &casesv1alpha1.CaseFieldUpdate{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return err
+	}
+	return inf.AddIndexers(toolscache.Indexers{fieldIndexPrefix + field: func(o any) ([]string, error) {
+		obj, ok := o.(client.Object)
+		if !ok {
+			return nil, fmt.Errorf("object of type %T is not an Object", o)
+		}
+		prefix := allNamespacesKey
+		if scope == namespaced {
+			prefix = obj.GetNamespace() + "/"
+		}
+		vals := extract(obj)
+		for i, v := range vals {
+			vals[i] = prefix + v
+		}
+		return vals, nil
+	}})
+}
+
 // caseIndexKey is the name of the cache index of CaseFieldUpdates by the case
-// they update.
+// they update, across the cluster.
 const caseIndexKey = ".spec.case"
 
 // caseKey returns the index value of obj: its domain and case.
@@ -69,7 +121,8 @@ func (r *CaseFieldUpdateReconciler) peersOf(ctx context.Context, o client.Object
 }
 
 // referenceIndexKey is the name of the cache index of CaseFieldUpdates by the
-// Secrets and ConfigMaps their valueFrom reads ("Secret/name").
+// Secrets and ConfigMaps their valueFrom reads ("Secret/name"), within their
+// namespace.
 const referenceIndexKey = ".spec.valueFrom"
 
 // indexByReference is the index function of referenceIndexKey.

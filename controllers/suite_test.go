@@ -248,7 +248,7 @@ func (h *harness) cachedClient() client.Client {
 	g := NewWithT(h.t)
 	c, err := cache.New(restConfig, cache.Options{Scheme: scheme})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(c.IndexField(context.Background(), &casesv1alpha1.CaseFieldUpdate{}, caseIndexKey, indexByCase)).To(Succeed())
+	g.Expect(indexField(context.Background(), c, caseIndexKey, clusterWide, indexByCase)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
 	h.t.Cleanup(cancel)
 	go func() { _ = c.Start(ctx) }()
