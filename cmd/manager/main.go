@@ -8,9 +8,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,9 +45,10 @@ func run(ctx context.Context, args []string, memory memorySettings) error {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	log := ctrl.Log.WithName("setup")
 
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(casesv1alpha1.AddToScheme(scheme))
+	scheme, err := newScheme()
+	if err != nil {
+		return fmt.Errorf("failed to build the scheme: %w", err)
+	}
 
 	awsOpts := cases.Options{Region: o.awsRegion, MaxAttempts: o.awsMaxAttempts, Logger: ctrl.Log.WithName("aws"),
 		NoThrottleRetries: o.awsClientRateLimit}
