@@ -147,7 +147,7 @@ func (w *connWorld) start(expiryWindow time.Duration, tune func(r *CaseFieldUpda
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+		Cache: cache.Options{DefaultTransform: CacheTransform, ByObject: map[client.Object]cache.ByObject{
 			&casesv1alpha1.CaseFieldUpdate{}: {Label: labels.SelectorFromSet(labels.Set{testLabel: w.runID})},
 		}},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},

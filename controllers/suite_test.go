@@ -246,7 +246,7 @@ func (h *harness) reconciler(c client.Client) *CaseFieldUpdateReconciler {
 func (h *harness) cachedClient() client.Client {
 	h.t.Helper()
 	g := NewWithT(h.t)
-	c, err := cache.New(restConfig, cache.Options{Scheme: scheme})
+	c, err := cache.New(restConfig, cache.Options{Scheme: scheme, DefaultTransform: CacheTransform})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(indexField(context.Background(), c, caseIndexKey, clusterWide, indexByCase)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -267,7 +267,9 @@ func (h *harness) startManager(tune func(r *CaseFieldUpdateReconciler)) func() {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+		// The manager's transform, so that every test reconciles from
+		// objects cached as the manager caches them.
+		Cache: cache.Options{DefaultTransform: CacheTransform, ByObject: map[client.Object]cache.ByObject{
 			&casesv1alpha1.CaseFieldUpdate{}: {Label: labels.SelectorFromSet(labels.Set{testLabel: h.runID})},
 		}},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},

@@ -146,8 +146,9 @@ func run(ctx context.Context, args []string, memory memorySettings) error {
 // cacheOptions restricts the manager's cache to its shard: the namespaces of
 // --watch-namespaces and the CaseFieldUpdates of --label-selector.
 func cacheOptions(o options) cache.Options {
-	// Managed fields are never read: dropping them keeps the cache small.
-	opts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	// Managed fields are never read, and strings that many objects hold
+	// alike are kept once: see controllers.CacheTransform.
+	opts := cache.Options{DefaultTransform: controllers.CacheTransform}
 	if len(o.watchNamespaces) > 0 {
 		opts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range o.watchNamespaces {

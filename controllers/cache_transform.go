@@ -1,0 +1,123 @@
+package controllers
+
+import (
+	"unique"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
+)
+
+// CacheTransform prepares an object for the manager's cache, as its
+// DefaultTransform. It drops the managed fields, which the operator never
+// reads, and makes the strings that many objects hold alike share one copy:
+// the JSON decoder allocates every string of every object it decodes, so
+// 10,000 CaseFieldUpdates of one namespace and domain would otherwise hold
+// 10,000 copies of the namespace, the domain id, each field id, each
+// condition's type, status, reason and message, and so on. Strings that are
+// each object's own (names, uids, case ids, values) are left as they are.
+// Nothing is removed from the spec or the status: the reconciler compares
+// against the cached object.
+//
+// It runs on the informer's goroutine for every add and update; interning
+// is a hash and a lookup per string, and the table that shares the copies
+// holds them weakly (package unique), so values that no object holds any
+// more are collected.
+func CacheTransform(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		// A deleted object whose final state is unknown: nothing to do.
+		return in, nil
+	}
+	// Nil-checked to avoid https://github.com/kubernetes/kubernetes/issues/124337.
+	if obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
+	switch o := in.(type) {
+	case *casesv1alpha1.CaseFieldUpdate:
+		internMeta(&o.TypeMeta, &o.ObjectMeta)
+		internSpec(&o.Spec)
+		internStatus(&o.Status)
+	case *metav1.PartialObjectMetadata:
+		internMeta(&o.TypeMeta, &o.ObjectMeta)
+	case *casesv1alpha1.CasesConnection:
+		internMeta(&o.TypeMeta, &o.ObjectMeta)
+	}
+	return in, nil
+}
+
+// intern makes *s the shared copy of its value.
+func intern(s *string) {
+	if *s != "" {
+		*s = unique.Make(*s).Value()
+	}
+}
+
+// internMeta shares the apiVersion and kind (which metadata-only objects
+// carry each), the namespace and the label values. Label keys stay:
+// replacing them would mean a new map for every object.
+func internMeta(t *metav1.TypeMeta, m *metav1.ObjectMeta) {
+	intern(&t.APIVersion)
+	intern(&t.Kind)
+	intern(&m.Namespace)
+	for k, v := range m.Labels {
+		intern(&v)
+		m.Labels[k] = v
+	}
+}
+
+// internSpec shares the strings of a spec that objects commonly hold
+// alike: the domain, the fields' ids and names, the keys and kinds of
+// their references, the connection, the user.
+func internSpec(s *casesv1alpha1.CaseFieldUpdateSpec) {
+	intern(&s.DomainID)
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		intern(&f.ID)
+		intern(&f.Name)
+		if vf := f.Value.ValueFrom; vf != nil {
+			for _, ref := range []*casesv1alpha1.KeyReference{vf.SecretKeyRef, vf.ConfigMapKeyRef} {
+				if ref != nil {
+					intern(&ref.Key)
+				}
+			}
+		}
+	}
+	if s.ConnectionRef != nil {
+		intern(&s.ConnectionRef.Name)
+	}
+	if p := s.PerformedBy; p != nil {
+		for _, v := range []*string{p.UserArn, p.CustomEntity} {
+			if v != nil {
+				intern(v)
+			}
+		}
+	}
+	syncPolicy := string(s.SyncPolicy)
+	intern(&syncPolicy)
+	s.SyncPolicy = casesv1alpha1.SyncPolicy(syncPolicy)
+}
+
+// internStatus shares the conditions' type, status, reason and message,
+// the resolved fields, and the kinds of the references.
+func internStatus(s *casesv1alpha1.CaseFieldUpdateStatus) {
+	for i := range s.Conditions {
+		c := &s.Conditions[i]
+		intern(&c.Type)
+		status := string(c.Status)
+		intern(&status)
+		c.Status = metav1.ConditionStatus(status)
+		intern(&c.Reason)
+		intern(&c.Message)
+	}
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		intern(&f.ID)
+		intern(&f.Name)
+		intern(&f.Type)
+	}
+	for i := range s.References {
+		intern(&s.References[i].Kind)
+	}
+}
