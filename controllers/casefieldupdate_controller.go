@@ -81,6 +81,10 @@ type CaseFieldUpdateReconciler struct {
 	// MaxBackoff caps the exponential backoff of transient failures.
 	MaxBackoff time.Duration
 
+	// RequeueOnFailure says how a transient failure is tried again;
+	// RequeueBackoff when empty.
+	RequeueOnFailure RequeuePolicy
+
 	// MaxLimiterWait is the longest a worker waits in place for the limiter.
 	MaxLimiterWait time.Duration
 
@@ -132,6 +136,7 @@ func (r *CaseFieldUpdateReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		if err := r.record(ctx, s); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
+		result, retErr = r.requeueByPolicy(s, result, retErr)
 	}()
 	for _, phase := range r.phases() {
 		res, done, err := phase(s.withAPI(ctx), s)

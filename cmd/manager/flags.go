@@ -73,7 +73,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.awsMaxAttempts, "aws-max-attempts", cases.DefaultMaxAttempts, "Attempts of the SDK retryer per AWS call.")
 	fs.StringVar(&o.awsRetryMode, "aws-retry-mode", retryModeFast, "SDK retryer: fast (short waits; the controller backs off) or sdk-default (the SDK's stock standard retryer).")
 	fs.BoolVar(&o.awsClientRateLimit, "aws-client-rate-limit", true, "Pace AWS calls with the client-side adaptive rate limiter shared by all workers.")
-	fs.StringVar(&o.requeueOnFailure, "requeue-on-failure", requeueBackoff, "Requeue of a transient failure: backoff (jittered, exponential, honours Retry-After) or controller-runtime (return the error to controller-runtime's default rate limiter, as a typical controller does; for comparison).")
+	fs.StringVar(&o.requeueOnFailure, "requeue-on-failure", string(controllers.RequeueBackoff), "Requeue of a transient failure: backoff (jittered, exponential, honours Retry-After) or controller-runtime (return the error to controller-runtime's default rate limiter, as a typical controller does; for comparison).")
 	fs.StringVar(&rps, "aws-rps", "", "Client-side calls per second per operation, e.g. UpdateCase=2,GetCase=4 (defaults UpdateCase=2, GetCase=4, others 10).")
 	fs.StringVar(&burst, "aws-burst", "", "Client-side burst per operation, e.g. UpdateCase=2,GetCase=10 (defaults UpdateCase=2, GetCase=10, others 10).")
 	fs.DurationVar(&o.stalledRetryInterval, "stalled-retry-interval", controllers.DefaultStalledRetryInterval, "Wait (jittered) before retrying ResourceNotFound, AccessDenied and InvalidCredentials.")
@@ -94,8 +94,8 @@ func parseFlags(args []string) (options, error) {
 	if o.awsRetryMode != retryModeFast && o.awsRetryMode != retryModeSDKDefault {
 		return o, fmt.Errorf("--aws-retry-mode must be %s or %s", retryModeFast, retryModeSDKDefault)
 	}
-	if o.requeueOnFailure != requeueBackoff && o.requeueOnFailure != requeueControllerRuntime {
-		return o, fmt.Errorf("--requeue-on-failure must be %s or %s", requeueBackoff, requeueControllerRuntime)
+	if p := controllers.RequeuePolicy(o.requeueOnFailure); p != controllers.RequeueBackoff && p != controllers.RequeueRateLimiter {
+		return o, fmt.Errorf("--requeue-on-failure must be %s or %s", controllers.RequeueBackoff, controllers.RequeueRateLimiter)
 	}
 	for _, ns := range strings.Split(namespaces, ",") {
 		if ns = strings.TrimSpace(ns); ns != "" {

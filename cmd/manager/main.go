@@ -96,12 +96,13 @@ func run(ctx context.Context, args []string, memory memorySettings) error {
 	}
 	casesClient := cases.NewClient(awsCfg)
 	r := &controllers.CaseFieldUpdateReconciler{
-		Client:               reconcilerClient(mgr.GetClient(), o.requeueOnFailure),
+		Client:               mgr.GetClient(),
 		Cases:                casesClient,
 		Recorder:             recorder,
 		CallTimeout:          o.awsCallTimeout,
 		StalledRetryInterval: o.stalledRetryInterval,
 		MaxBackoff:           o.maxBackoff,
+		RequeueOnFailure:     controllers.RequeuePolicy(o.requeueOnFailure),
 	}
 	if o.awsClientRateLimit {
 		r.Limiter = cases.NewLimiter(o.awsLimits)
