@@ -3,6 +3,7 @@ package controllers
 import (
 	"unique"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -11,14 +12,19 @@ import (
 
 // CacheTransform prepares an object for the manager's cache, as its
 // DefaultTransform. It drops the managed fields, which the operator never
-// reads, and makes the strings that many objects hold alike share one copy:
+// reads, and kubectl's last-applied-configuration annotation, a copy of the
+// whole object as last applied; of the Secrets, ConfigMaps and Namespaces
+// watched as metadata it drops every annotation, since none is read and that
+// one holds a Secret's data when it was applied with kubectl: the cache then
+// holds no secret data at all. It also makes the strings that many objects hold alike share one copy:
 // the JSON decoder allocates every string of every object it decodes, so
 // 10,000 CaseFieldUpdates of one namespace and domain would otherwise hold
 // 10,000 copies of the namespace, the domain id, each field id, each
 // condition's type, status, reason and message, and so on. Strings that are
 // each object's own (names, uids, case ids, values) are left as they are.
-// Nothing is removed from the spec or the status: the reconciler compares
-// against the cached object.
+// Nothing is removed from the spec or the status, nor any other annotation
+// of the operator's own kinds: the reconciler compares against the cached
+// object, and reads the pause and reconcile-request annotations.
 //
 // It runs on the informer's goroutine for every add and update; interning
 // is a hash and a lookup per string, and the table that shares the copies
@@ -36,12 +42,15 @@ func CacheTransform(in any) (any, error) {
 	}
 	switch o := in.(type) {
 	case *casesv1alpha1.CaseFieldUpdate:
+		delete(o.Annotations, corev1.LastAppliedConfigAnnotation)
 		internMeta(&o.TypeMeta, &o.ObjectMeta)
 		internSpec(&o.Spec)
 		internStatus(&o.Status)
 	case *metav1.PartialObjectMetadata:
+		o.Annotations = nil
 		internMeta(&o.TypeMeta, &o.ObjectMeta)
 	case *casesv1alpha1.CasesConnection:
+		delete(o.Annotations, corev1.LastAppliedConfigAnnotation)
 		internMeta(&o.TypeMeta, &o.ObjectMeta)
 	}
 	return in, nil

@@ -113,3 +113,23 @@ func TestCacheTransformMetadata(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(Equal(tomb))
 }
+
+func TestCacheTransformDropsLastApplied(t *testing.T) {
+	g := NewWithT(t)
+	lastApplied := `{"apiVersion":"v1","kind":"Secret","data":{"summary":"c2VjcmV0"}}`
+	secret := decode[metav1.PartialObjectMetadata](t, `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"team-a",
+"labels":{"team":"a"},"annotations":{"kubectl.kubernetes.io/last-applied-configuration":`+fmt.Sprintf("%q", lastApplied)+`,"note":"x"}}}`)
+	_, err := CacheTransform(secret)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(secret.Annotations).To(BeNil(), "no annotation of a metadata-only object is kept: none holds data any more")
+	g.Expect(secret.Labels).To(Equal(map[string]string{"team": "a"}), "labels stay: namespace selectors read them")
+
+	obj := decode[casesv1alpha1.CaseFieldUpdate](t, appliedObject(1))
+	obj.Annotations = map[string]string{
+		"kubectl.kubernetes.io/last-applied-configuration": appliedObject(1),
+		casesv1alpha1.PausedAnnotation:                     "true",
+	}
+	_, err = CacheTransform(obj)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(obj.Annotations).To(Equal(map[string]string{casesv1alpha1.PausedAnnotation: "true"}))
+}
