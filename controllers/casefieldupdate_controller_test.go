@@ -260,20 +260,14 @@ func TestOutcomes(t *testing.T) {
 				fields = []casesv1alpha1.CaseField{stringField("summary", "updated")}
 			}
 			obj := h.newObject("outcome", "case-1", fields...)
-			obj.Labels = nil // no manager: the test drives Reconcile itself
 			if tc.caseID != "" {
 				obj.Spec.CaseID = tc.caseID
 			}
 			if tc.domain != "" {
 				obj.Spec.DomainID = tc.domain
 			}
-			g.Expect(k8sClient.Create(ctx, obj)).To(Succeed())
-
-			cl := h.cachedClient()
-			g.Eventually(func() error {
-				return cl.Get(ctx, client.ObjectKeyFromObject(obj), &casesv1alpha1.CaseFieldUpdate{})
-			}, timeout, interval).Should(Succeed())
-			r := h.reconciler(cl)
+			r := h.createForReconcile(obj)
+			cl := r.Client
 			broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: kubernetes.NewForConfigOrDie(restConfig).EventsV1()})
 			stopCh := make(chan struct{})
 			broadcaster.StartRecordingToSink(stopCh)

@@ -53,12 +53,7 @@ func TestRequeueOnFailure(t *testing.T) {
 			if tc.domain != "" {
 				obj.Spec.DomainID = tc.domain
 			}
-			g.Expect(k8sClient.Create(ctx, obj)).To(Succeed())
-			cl := h.cachedClient()
-			g.Eventually(func() error {
-				return cl.Get(ctx, client.ObjectKeyFromObject(obj), &casesv1alpha1.CaseFieldUpdate{})
-			}, timeout, interval).Should(Succeed())
-			r := h.reconciler(cl)
+			r := h.createForReconcile(obj)
 			r.RequeueOnFailure = tc.policy
 			if tc.prepare != nil {
 				tc.prepare(h)

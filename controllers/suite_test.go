@@ -240,6 +240,22 @@ func (h *harness) reconciler(c client.Client) *CaseFieldUpdateReconciler {
 	}
 }
 
+// createForReconcile creates obj with no manager to reconcile it, and
+// returns a reconciler whose client reads from a cache that holds it: the
+// test drives Reconcile itself.
+func (h *harness) createForReconcile(obj *casesv1alpha1.CaseFieldUpdate) *CaseFieldUpdateReconciler {
+	h.t.Helper()
+	g := NewWithT(h.t)
+	ctx := context.Background()
+	obj.Labels = nil // no manager selects it
+	g.Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+	cl := h.cachedClient()
+	g.Eventually(func() error {
+		return cl.Get(ctx, client.ObjectKeyFromObject(obj), &casesv1alpha1.CaseFieldUpdate{})
+	}, timeout, interval).Should(Succeed())
+	return h.reconciler(cl)
+}
+
 // cachedClient returns a client that reads from a started cache with the
 // reconciler's index, as a manager's client does, and writes to the API
 // server. The cache stops at the end of the test.
