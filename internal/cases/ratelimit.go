@@ -239,7 +239,7 @@ func (l *Limiter) Observe(operation string, sent time.Time, throttled bool) {
 		b.quota, b.target = b.estimate()
 		b.current = max(minRate, min(b.current*decrease, b.target))
 		b.decreased = now
-	case b.calm <= calmAnswers && (b.calm == 0 || now.Sub(b.decreased) < calmTime):
+	case b.calm <= calmAnswers && now.Sub(b.decreased) < calmTime:
 		return
 	case b.quota == 0:
 		b.current = min(b.ceiling, b.current+fastIncrease*b.ceiling)
