@@ -84,7 +84,8 @@ func newConnWorld(t *testing.T) *connWorld {
 	seed, err := emulator.ParseSeed([]byte(connectionSeed))
 	g.Expect(err).NotTo(HaveOccurred())
 	emu, err := emulator.New(emulator.Options{Region: testRegion, Seed: seed,
-		Quotas: map[string]emulator.Quota{"UpdateCase": {RPS: 1000, Burst: 1000}}, RandomSeed: 1})
+		Quotas: map[string]emulator.Quota{"UpdateCase": {RPS: 1000, Burst: 1000}, "GetCase": {RPS: 1000, Burst: 1000},
+			"CreateCase": {RPS: 1000, Burst: 1000}}, RandomSeed: 1})
 	g.Expect(err).NotTo(HaveOccurred())
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
@@ -155,6 +156,7 @@ func (w *connWorld) start(expiryWindow time.Duration, tune func(r *CaseFieldUpda
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	r := w.reconciler(mgr.GetClient())
+	r.Recorder = mgr.GetEventRecorder("connectcases-operator")
 	r.Connections = w.registry
 	if tune != nil {
 		tune(r)
