@@ -211,10 +211,7 @@ func TestCombinationMatrix(t *testing.T) {
 
 	runs := make([]*matrixRun, 0, len(combinationMatrix))
 	for i, c := range combinationMatrix {
-		out, err := h.cases.CreateCase(ctx, &connectcases.CreateCaseInput{DomainId: aws.String("domain-1"), TemplateId: aws.String("template-1"),
-			Fields: []types.FieldValue{{Id: aws.String("summary"), Value: &types.FieldValueUnionMemberStringValue{Value: "matrix"}}}})
-		g.Expect(err).NotTo(HaveOccurred())
-		run := &matrixRun{cell: c, name: fmt.Sprintf("m%02d", i), caseID: aws.ToString(out.CaseId)}
+		run := &matrixRun{cell: c, name: fmt.Sprintf("m%02d", i), caseID: h.newMatrixCase(g, "domain-1")}
 		run.obj = h.newObject(run.name, run.caseID, matrixField(c.addr, "priority", "Priority", str("high")))
 		run.obj.Spec.SyncPolicy = c.policy
 		run.obj.Spec.ResyncInterval = &metav1.Duration{Duration: 30 * time.Second}
@@ -244,6 +241,51 @@ func TestCombinationMatrix(t *testing.T) {
 		g.Expect(k8sClient.Create(ctx, run.obj)).To(Succeed())
 	}
 
+	settleMatrix(g, h, runs)
+
+	for _, run := range runs {
+		t.Run(run.describe(), func(t *testing.T) {
+			g := NewWithT(t)
+			cur := checkMatrixCell(g, h, run)
+			values, _ := h.emu.CaseFields("domain-1", run.caseID)
+			ready := condition(cur, casesv1alpha1.ReadyCondition)
+			if run.cell.reason == applied {
+				g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+				g.Expect(condition(cur, casesv1alpha1.StalledCondition)).To(BeNil())
+				g.Expect(condition(cur, casesv1alpha1.ReconcilingCondition)).To(BeNil())
+				g.Expect(values).To(HaveKey("priority"))
+				g.Expect(*values["priority"].StringValue).To(Equal("high"))
+				g.Expect(cur.Status.Fields).To(Equal([]casesv1alpha1.ResolvedField{{ID: "priority", Name: "Priority", Type: "SingleSelect"}}))
+				if run.cell.peer == peerOtherField {
+					g.Expect(*values["escalated"].BooleanValue).To(BeTrue())
+				}
+			} else {
+				g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+				g.Expect(condition(cur, casesv1alpha1.StalledCondition).Reason).To(Equal(conflict))
+				g.Expect(ready.Message).To(ContainSubstring("field Priority (priority) is set to another value by CaseFieldUpdate " + h.namespace + "/" + run.name + "-peer"))
+				g.Expect(values).NotTo(HaveKey("priority"), "neither side was applied")
+			}
+			if run.cell.addr == fromSecretA || run.cell.addr == fromCMA {
+				g.Expect(cur.Status.References).To(HaveLen(1))
+			}
+		})
+	}
+}
+
+// newMatrixCase creates a case of template-1 in domain for one cell, its
+// summary "matrix", and returns its id.
+func (h *harness) newMatrixCase(g Gomega, domain string) string {
+	out, err := h.cases.CreateCase(context.Background(), &connectcases.CreateCaseInput{DomainId: aws.String(domain), TemplateId: aws.String("template-1"),
+		Fields: []types.FieldValue{{Id: aws.String("summary"), Value: &types.FieldValueUnionMemberStringValue{Value: "matrix"}}}})
+	g.Expect(err).NotTo(HaveOccurred())
+	return aws.ToString(out.CaseId)
+}
+
+// settleMatrix takes the created runs of a matrix to their end: the first
+// state (paused, or the cell's outcome), the controls, then the conflicting
+// neighbours resumed and settled, and every Enforce object through its
+// resync.
+func settleMatrix(g Gomega, h *harness, runs []*matrixRun) {
 	// First state: paused, or the outcome of the first reconcile.
 	const long = 3 * time.Minute
 	for _, run := range runs {
@@ -283,38 +325,18 @@ func TestCombinationMatrix(t *testing.T) {
 			g.Eventually(func() int { return h.casesCalls("GetCase", run.caseID) }, long, interval).Should(BeNumerically(">=", run.cell.gets), run.describe())
 		}
 	}
+}
 
-	for _, run := range runs {
-		t.Run(run.describe(), func(t *testing.T) {
-			g := NewWithT(t)
-			cur := h.get(run.obj)
-			g.Expect(h.casesCalls("UpdateCase", run.caseID)).To(Equal(run.cell.updates), "UpdateCase calls")
-			g.Expect(h.casesCalls("GetCase", run.caseID)).To(Equal(run.cell.gets), "GetCase calls")
-			g.Eventually(h.eventReasons(run.obj), timeout, interval).Should(Equal(strings.Fields(run.cell.events)), "Events")
-			g.Expect(cur.Status.LastHandledReconcileAt).To(Equal(run.token))
-			values, _ := h.emu.CaseFields("domain-1", run.caseID)
-			ready := condition(cur, casesv1alpha1.ReadyCondition)
-			if run.cell.reason == applied {
-				g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
-				g.Expect(condition(cur, casesv1alpha1.StalledCondition)).To(BeNil())
-				g.Expect(condition(cur, casesv1alpha1.ReconcilingCondition)).To(BeNil())
-				g.Expect(values).To(HaveKey("priority"))
-				g.Expect(*values["priority"].StringValue).To(Equal("high"))
-				g.Expect(cur.Status.Fields).To(Equal([]casesv1alpha1.ResolvedField{{ID: "priority", Name: "Priority", Type: "SingleSelect"}}))
-				if run.cell.peer == peerOtherField {
-					g.Expect(*values["escalated"].BooleanValue).To(BeTrue())
-				}
-			} else {
-				g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-				g.Expect(condition(cur, casesv1alpha1.StalledCondition).Reason).To(Equal(conflict))
-				g.Expect(ready.Message).To(ContainSubstring("field Priority (priority) is set to another value by CaseFieldUpdate " + h.namespace + "/" + run.name + "-peer"))
-				g.Expect(values).NotTo(HaveKey("priority"), "neither side was applied")
-			}
-			if run.cell.addr == fromSecretA || run.cell.addr == fromCMA {
-				g.Expect(cur.Status.References).To(HaveLen(1))
-			}
-		})
-	}
+// checkMatrixCell checks what every cell ends in, with or without a
+// connection: the UpdateCase and GetCase calls on its case, its Events and
+// its acknowledged reconcile request. It returns the object as it ended.
+func checkMatrixCell(g Gomega, h *harness, run *matrixRun) *casesv1alpha1.CaseFieldUpdate {
+	cur := h.get(run.obj)
+	g.Expect(h.casesCalls("UpdateCase", run.caseID)).To(Equal(run.cell.updates), "UpdateCase calls")
+	g.Expect(h.casesCalls("GetCase", run.caseID)).To(Equal(run.cell.gets), "GetCase calls")
+	g.Eventually(h.eventReasons(run.obj), timeout, interval).Should(Equal(strings.Fields(run.cell.events)), "Events")
+	g.Expect(cur.Status.LastHandledReconcileAt).To(Equal(run.token))
+	return cur
 }
 
 // describe names a cell in failure messages and subtests.

@@ -3,13 +3,9 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/connectcases"
-	"github.com/aws/aws-sdk-go-v2/service/connectcases/types"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -77,10 +73,7 @@ func TestCombinationsThroughAConnection(t *testing.T) {
 	}
 	runs := make([]*matrixRun, 0, len(connectionMatrix))
 	for i, c := range connectionMatrix {
-		out, err := w.cases.CreateCase(ctx, &connectcases.CreateCaseInput{DomainId: aws.String("domain-a"), TemplateId: aws.String("template-1"),
-			Fields: []types.FieldValue{{Id: aws.String("summary"), Value: &types.FieldValueUnionMemberStringValue{Value: "seeded"}}}})
-		g.Expect(err).NotTo(HaveOccurred())
-		run := &matrixRun{cell: c, name: fmt.Sprintf("c%02d", i), caseID: aws.ToString(out.CaseId)}
+		run := &matrixRun{cell: c, name: fmt.Sprintf("c%02d", i), caseID: w.newMatrixCase(g, "domain-a")}
 		run.obj = object(run.name, run.caseID, c.addr, "high")
 		run.obj.Spec.SyncPolicy = c.policy
 		run.obj.Spec.ResyncInterval = &metav1.Duration{Duration: 30 * time.Second}
@@ -97,44 +90,12 @@ func TestCombinationsThroughAConnection(t *testing.T) {
 		g.Expect(k8sClient.Create(ctx, run.obj)).To(Succeed())
 	}
 
-	const long = 3 * time.Minute
-	for _, run := range runs {
-		g.Eventually(w.readyReasonOf(run.obj), long, interval).Should(Equal(run.cell.reason), run.describe())
-	}
-	for _, run := range runs {
-		if run.cell.ctl == request {
-			run.token = "token-" + run.name
-			w.annotate(run.obj, casesv1alpha1.ReconcileRequestedAtAnnotation, run.token)
-		}
-	}
-	for _, run := range runs {
-		g.Eventually(func(g Gomega) {
-			cur := w.get(run.obj)
-			g.Expect(cur.Status.ObservedGeneration).To(Equal(cur.Generation))
-			g.Expect(readyReason(cur)).To(Equal(run.cell.reason))
-			g.Expect(cur.Status.LastHandledReconcileAt).To(Equal(run.token))
-		}, long, interval).Should(Succeed(), run.describe())
-		if run.peer != nil {
-			w.annotate(run.peer, casesv1alpha1.PausedAnnotation, "")
-		}
-	}
-	for _, run := range runs {
-		if run.peer != nil {
-			g.Eventually(w.readyReasonOf(run.peer), long, interval).Should(Equal(run.cell.reason), run.describe()+" (neighbour)")
-		}
-		if run.cell.gets > 0 {
-			g.Eventually(func() int { return w.casesCalls("GetCase", run.caseID) }, long, interval).Should(BeNumerically(">=", run.cell.gets), run.describe())
-		}
-	}
+	settleMatrix(g, w.harness, runs)
 
 	for _, run := range runs {
 		t.Run(run.describe(), func(t *testing.T) {
 			g := NewWithT(t)
-			cur := w.get(run.obj)
-			g.Expect(w.casesCalls("UpdateCase", run.caseID)).To(Equal(run.cell.updates), "UpdateCase calls")
-			g.Expect(w.casesCalls("GetCase", run.caseID)).To(Equal(run.cell.gets), "GetCase calls")
-			g.Eventually(w.eventReasons(run.obj), timeout, interval).Should(Equal(strings.Fields(run.cell.events)), "Events")
-			g.Expect(cur.Status.LastHandledReconcileAt).To(Equal(run.token))
+			cur := checkMatrixCell(g, w.harness, run)
 			for _, op := range []string{"UpdateCase", "GetCase"} {
 				for _, c := range w.calls(op, "domain-a", run.caseID) {
 					g.Expect(c.AccessKeyID).To(HavePrefix("ASIA"), "%s is signed with the assumed role's credentials", op)
@@ -146,7 +107,7 @@ func TestCombinationsThroughAConnection(t *testing.T) {
 				g.Expect(*values["summary"].StringValue).To(Equal("high"))
 				g.Expect(cur.Status.Fields).To(Equal([]casesv1alpha1.ResolvedField{{ID: "summary", Name: "Summary", Type: "Text"}}))
 			} else {
-				g.Expect(*values["summary"].StringValue).To(Equal("seeded"), "neither side was applied")
+				g.Expect(*values["summary"].StringValue).To(Equal("matrix"), "neither side was applied")
 				g.Expect(readyMessage(cur)).To(ContainSubstring("field Summary (summary) is set to another value by CaseFieldUpdate " +
 					w.nsA + "/" + run.name + "-peer"))
 			}
