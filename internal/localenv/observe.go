@@ -67,23 +67,27 @@ func CallTotal(st *emulator.CallStats, operation string) int {
 // PeakRSS returns the process's peak resident set size in bytes (VmHWM in
 // /proc/PID/status), which the kernel keeps for the process's lifetime. It
 // needs Linux and a process still running.
-func (p *Process) PeakRSS() (int64, error) {
+func (p *Process) PeakRSS() (int64, error) { return p.statusBytes("VmHWM") }
+
+// statusBytes returns a size field of /proc/PID/status ("VmHWM: 1024 kB"),
+// in bytes.
+func (p *Process) statusBytes(field string) (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0, fmt.Errorf("failed to read the status of %s: %w", p.Name, err)
 	}
 	for line := range strings.SplitSeq(string(data), "\n") {
-		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		rest, ok := strings.CutPrefix(line, field+":")
 		if !ok {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("failed to parse VmHWM of %s: %w", p.Name, err)
+			return 0, fmt.Errorf("failed to parse %s of %s: %w", field, p.Name, err)
 		}
 		return kb * 1024, nil
 	}
-	return 0, fmt.Errorf("no VmHWM in the status of %s", p.Name)
+	return 0, fmt.Errorf("no %s in the status of %s", field, p.Name)
 }
 
 // WaitForLog polls the process's log until a line contains text, ctx ends
@@ -200,21 +204,4 @@ func (m MachineCPU) BusySince(earlier MachineCPU) float64 {
 // in /proc/PID/status): the part of its resident set that the kernel cannot
 // drop under a cgroup's memory pressure, unlike the clean pages of the
 // mapped binary.
-func (p *Process) RSSAnon() (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
-	if err != nil {
-		return 0, fmt.Errorf("failed to read the status of %s: %w", p.Name, err)
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		rest, ok := strings.CutPrefix(line, "RssAnon:")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("failed to parse RssAnon of %s: %w", p.Name, err)
-		}
-		return kb * 1024, nil
-	}
-	return 0, fmt.Errorf("no RssAnon in the status of %s", p.Name)
-}
+func (p *Process) RSSAnon() (int64, error) { return p.statusBytes("RssAnon") }

@@ -96,7 +96,7 @@ func (t *Tracker) run(ctx context.Context, rv string) {
 			client.InNamespace(t.namespace), t.labels)
 		if err != nil {
 			t.setErr(err)
-			if !sleepCtx(ctx, time.Second) {
+			if !Sleep(ctx, time.Second) {
 				return
 			}
 			continue
@@ -262,9 +262,9 @@ func (t *Tracker) WaitReady(ctx context.Context, n int, stop <-chan struct{}) er
 	}
 }
 
-// sleepCtx waits for d or the end of ctx, and reports whether ctx is still
+// Sleep waits for d or the end of ctx, and reports whether ctx is still
 // live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+func Sleep(ctx context.Context, d time.Duration) bool {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {

@@ -123,11 +123,11 @@ func NewClient(cfg *rest.Config) (client.WithWatch, error) {
 // CreateAll creates objs with the given number of concurrent workers, and
 // calls created (from any worker) with each object as returned by the API
 // server and the time its create call returned. It stops at the first error.
-func CreateAll(ctx context.Context, c client.Client, objs []*casesv1alpha1.CaseFieldUpdate, workers int,
-	created func(obj *casesv1alpha1.CaseFieldUpdate, at time.Time)) error {
+func CreateAll[T client.Object](ctx context.Context, c client.Client, objs []T, workers int,
+	created func(obj T, at time.Time)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	next := make(chan *casesv1alpha1.CaseFieldUpdate)
+	next := make(chan T)
 	var (
 		wg       sync.WaitGroup
 		once     sync.Once
@@ -138,7 +138,7 @@ func CreateAll(ctx context.Context, c client.Client, objs []*casesv1alpha1.CaseF
 			for obj := range next {
 				if err := c.Create(ctx, obj); err != nil {
 					once.Do(func() {
-						firstErr = fmt.Errorf("failed to create %s/%s: %w", obj.Namespace, obj.Name, err)
+						firstErr = fmt.Errorf("failed to create %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 						cancel()
 					})
 					continue

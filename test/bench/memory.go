@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,37 +20,12 @@ const memoryLimitEnv = "CONNECTCASES_MEMORY_LIMIT"
 // createSources creates the Secret and the ConfigMap of each of the n
 // objects of a valueFrom workload in namespace.
 func createSources(ctx context.Context, c client.Client, namespace string, n, workers int) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan int)
-	var (
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-	)
-	for range max(1, workers) {
-		wg.Go(func() {
-			for i := range next {
-				secret, cm := localenv.WorkloadSources(namespace, objectName(i), i)
-				for _, obj := range []client.Object{secret, cm} {
-					if err := c.Create(ctx, obj); err != nil {
-						once.Do(func() { firstErr = fmt.Errorf("failed to create %s: %w", obj.GetName(), err); cancel() })
-					}
-				}
-			}
-		})
-	}
-feed:
+	objs := make([]client.Object, 0, 2*n)
 	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
+		secret, cm := localenv.WorkloadSources(namespace, objectName(i), i)
+		objs = append(objs, secret, cm)
 	}
-	close(next)
-	wg.Wait()
-	return firstErr
+	return localenv.CreateAll(ctx, c, objs, workers, nil)
 }
 
 // restart measures C3: a new manager started over n objects that are all
@@ -91,7 +62,7 @@ func (e *env) restart(ctx context.Context, namespace string, emu *localenv.Emula
 	m.Complete = steadyErr == nil
 	m.noteErr(steadyErr)
 	// A short look beyond the steady state, for a late call or write.
-	sleep(ctx, 2*time.Second)
+	localenv.Sleep(ctx, 2*time.Second)
 	cpu.record(&m)
 	callsAfter, err := localenv.EmulatorCalls(ctx, emu.URL)
 	if err != nil {
@@ -161,22 +132,7 @@ func scrapeController(ctx context.Context, url string) (controllerState, error) 
 // that tell whether a manager is idle.
 func parseControllerState(r io.Reader) controllerState {
 	var st controllerState
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		name, rest, ok := strings.Cut(line, "{")
-		if !ok {
-			continue
-		}
-		_, value, ok := strings.Cut(rest, "} ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
-		if err != nil {
-			continue
-		}
+	forEachSample(r, func(name, _ string, v float64) {
 		switch name {
 		case "controller_runtime_reconcile_total":
 			st.reconciles += v
@@ -185,7 +141,7 @@ func parseControllerState(r io.Reader) controllerState {
 		case "controller_runtime_active_workers":
 			st.active += v
 		}
-	}
+	})
 	return st
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,14 +53,30 @@ var labelPattern = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
 // Prometheus text exposition by verb and qualified resource.
 func parseRequestTotals(text string) apiCounts {
 	out := apiCounts{}
-	sc := bufio.NewScanner(strings.NewReader(text))
+	forEachSample(strings.NewReader(text), func(name, labels string, v float64) {
+		if name != "apiserver_request_total" {
+			return
+		}
+		l := map[string]string{}
+		for _, m := range labelPattern.FindAllStringSubmatch(labels, -1) {
+			l[m[1]] = m[2]
+		}
+		out[requestKey(l["verb"], l["group"], l["resource"], l["subresource"])] += v
+	})
+	return out
+}
+
+// forEachSample calls fn with the metric name, the label text and the value
+// of every labelled sample of a Prometheus text exposition.
+func forEachSample(r io.Reader, fn func(name, labels string, v float64)) {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		line, ok := strings.CutPrefix(sc.Text(), "apiserver_request_total{")
+		name, rest, ok := strings.Cut(sc.Text(), "{")
 		if !ok {
 			continue
 		}
-		labels, value, ok := strings.Cut(line, "} ")
+		labels, value, ok := strings.Cut(rest, "} ")
 		if !ok {
 			continue
 		}
@@ -67,13 +84,8 @@ func parseRequestTotals(text string) apiCounts {
 		if err != nil {
 			continue
 		}
-		l := map[string]string{}
-		for _, m := range labelPattern.FindAllStringSubmatch(labels, -1) {
-			l[m[1]] = m[2]
-		}
-		out[requestKey(l["verb"], l["group"], l["resource"], l["subresource"])] += v
+		fn(name, labels, v)
 	}
-	return out
 }
 
 // requestKey names a verb on a resource, as in apiCounts.
@@ -115,7 +127,7 @@ func (a *apiServer) settledRequests(ctx context.Context, limit time.Duration) (a
 		return nil, err
 	}
 	for time.Now().Before(deadline) {
-		if !sleep(ctx, 500*time.Millisecond) {
+		if !localenv.Sleep(ctx, 500*time.Millisecond) {
 			return prev, ctx.Err()
 		}
 		cur, err := a.requests(ctx)
@@ -132,18 +144,6 @@ func (a *apiServer) settledRequests(ctx context.Context, limit time.Duration) (a
 		}
 	}
 	return prev, nil
-}
-
-// sleep waits for d or the end of ctx, and reports whether ctx is live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // controlPlanePids finds the kube-apiserver and etcd that this program
