@@ -13,13 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 	"github.com/connectcases-operator/connectcases-operator/internal/cases"
@@ -144,32 +140,14 @@ func (w *connWorld) start(expiryWindow time.Duration, tune func(r *CaseFieldUpda
 	base.Credentials = cases.GuardCredentials(credentials.NewStaticCredentialsProvider(baseUserKey, baseUserSecret, ""))
 	w.registry = connections.NewRegistry(connections.Options{Base: base, ExpiryWindow: expiryWindow,
 		FieldChecks: true, CatalogTTL: time.Minute, MaxLimiterWait: DefaultMaxLimiterWait, CallTimeout: 30 * time.Second})
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache: cache.Options{DefaultTransform: CacheTransform, ByObject: map[client.Object]cache.ByObject{
-			&casesv1alpha1.CaseFieldUpdate{}: {Label: labels.SelectorFromSet(labels.Set{testLabel: w.runID})},
-		}},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Logger:     ctrl.Log,
-	})
-	g.Expect(err).NotTo(HaveOccurred())
-	r := w.reconciler(mgr.GetClient())
-	r.Recorder = mgr.GetEventRecorder("connectcases-operator")
-	r.Connections = w.registry
-	if tune != nil {
-		tune(r)
-	}
-	g.Expect(r.SetupWithManager(mgr, 2)).To(Succeed())
-	cr := &CasesConnectionReconciler{Client: mgr.GetClient(), Registry: w.registry, StalledRetryInterval: time.Minute, MaxBackoff: 2 * time.Second}
-	g.Expect(cr.SetupWithManager(mgr)).To(Succeed())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	w.t.Cleanup(func() {
-		cancel()
-		g.Expect(<-done).To(Succeed())
+	w.startManagerWith(func(r *CaseFieldUpdateReconciler) {
+		r.Connections = w.registry
+		if tune != nil {
+			tune(r)
+		}
+	}, func(mgr ctrl.Manager) {
+		cr := &CasesConnectionReconciler{Client: mgr.GetClient(), Registry: w.registry, StalledRetryInterval: time.Minute, MaxBackoff: 2 * time.Second}
+		g.Expect(cr.SetupWithManager(mgr)).To(Succeed())
 	})
 }
 

@@ -278,6 +278,13 @@ func (h *harness) cachedClient() client.Client {
 // the returned function (also run at cleanup) stops it.
 func (h *harness) startManager(tune func(r *CaseFieldUpdateReconciler)) func() {
 	h.t.Helper()
+	return h.startManagerWith(tune, nil)
+}
+
+// startManagerWith is startManager with setup, when not nil, adding to the
+// manager before it starts (another controller, say).
+func (h *harness) startManagerWith(tune func(r *CaseFieldUpdateReconciler), setup func(mgr ctrl.Manager)) func() {
+	h.t.Helper()
 	g := NewWithT(h.t)
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
@@ -298,6 +305,9 @@ func (h *harness) startManager(tune func(r *CaseFieldUpdateReconciler)) func() {
 		tune(r)
 	}
 	g.Expect(r.SetupWithManager(mgr, 2)).To(Succeed())
+	if setup != nil {
+		setup(mgr)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
