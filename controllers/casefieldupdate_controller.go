@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/connectcases"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -67,6 +66,15 @@ type CaseFieldUpdateReconciler struct {
 
 	// EnableValueFrom allows valueFrom to read Secrets and ConfigMaps.
 	EnableValueFrom bool
+
+	// WatchNamespaces are the namespaces the manager's cache is restricted
+	// to (--watch-namespaces), where valueFrom's Secrets and ConfigMaps are
+	// watched; none means the whole cluster.
+	WatchNamespaces []string
+
+	// references follows the Secrets and ConfigMaps that valueFrom reads;
+	// set up with the manager when EnableValueFrom is set.
+	references *referenceWatch
 
 	// Recorder emits the objects' Events.
 	Recorder events.EventRecorder
@@ -189,8 +197,10 @@ func (r *CaseFieldUpdateReconciler) emit(obj *casesv1alpha1.CaseFieldUpdate, e e
 // SetupWithManager registers the reconciler with mgr. Status updates do not
 // trigger a reconcile (they leave the generation as it is); spec and
 // annotation changes do, and so does a change of another object of the same
-// case, which may start or end a field conflict. Secrets and ConfigMaps are
-// watched as metadata only: the cache never holds their data.
+// case, which may start or end a field conflict. With valueFrom, a change
+// of a Secret or ConfigMap that an object reads does too: they are watched
+// as metadata and not cached (see referenceWatch), so the manager never
+// holds their data.
 func (r *CaseFieldUpdateReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
@@ -209,11 +219,8 @@ func (r *CaseFieldUpdateReconciler) SetupWithManager(mgr ctrl.Manager, maxConcur
 		return err
 	}
 	if r.EnableValueFrom {
-		if err := indexField(context.Background(), mgr.GetCache(), referenceIndexKey, namespaced, indexByReference); err != nil {
-			return fmt.Errorf("failed to index CaseFieldUpdates by reference: %w", err)
-		}
-		b = b.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing("Secret"))).
-			WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing("ConfigMap")))
+		r.references = newReferenceWatch(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetCache(), r.WatchNamespaces, r.readersOf)
+		b = b.WatchesRawSource(r.references)
 	}
 	return b.Complete(r)
 }

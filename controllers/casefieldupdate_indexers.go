@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
@@ -118,74 +115,4 @@ func (r *CaseFieldUpdateReconciler) peersOf(ctx context.Context, o client.Object
 		}
 	}
 	return reqs
-}
-
-// referenceIndexKey is the name of the cache index of CaseFieldUpdates by the
-// Secrets and ConfigMaps their valueFrom reads ("Secret/name"), within their
-// namespace.
-const referenceIndexKey = ".spec.valueFrom"
-
-// indexByReference is the index function of referenceIndexKey.
-func indexByReference(o client.Object) []string {
-	obj, ok := o.(*casesv1alpha1.CaseFieldUpdate)
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, f := range obj.Spec.Fields {
-		if vf := f.Value.ValueFrom; vf != nil {
-			if vf.SecretKeyRef != nil {
-				out = append(out, "Secret/"+vf.SecretKeyRef.Name)
-			}
-			if vf.ConfigMapKeyRef != nil {
-				out = append(out, "ConfigMap/"+vf.ConfigMapKeyRef.Name)
-			}
-		}
-	}
-	return out
-}
-
-// referencing maps a changed Secret or ConfigMap to the objects of its
-// namespace whose valueFrom reads it, and to their neighbours on the same
-// case: a new value may start or end a field conflict on either side.
-func (r *CaseFieldUpdateReconciler) referencing(kind string) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		list := &casesv1alpha1.CaseFieldUpdateList{}
-		if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{referenceIndexKey: kind + "/" + o.GetName()}); err != nil {
-			return nil
-		}
-		seen := map[types.NamespacedName]bool{}
-		var reqs []reconcile.Request
-		add := func(key types.NamespacedName) {
-			if !seen[key] {
-				seen[key] = true
-				reqs = append(reqs, reconcile.Request{NamespacedName: key})
-			}
-		}
-		for i := range list.Items {
-			p := &list.Items[i]
-			add(types.NamespacedName{Namespace: p.Namespace, Name: p.Name})
-			for _, peer := range r.peersOf(ctx, p) {
-				add(peer.NamespacedName)
-			}
-		}
-		return reqs
-	}
-}
-
-// referencesChanged reports whether a Secret or ConfigMap that the last
-// attempt read has changed (or gone) since: the object must then run again.
-// It reads their metadata from the cache, which holds no data.
-func (r *CaseFieldUpdateReconciler) referencesChanged(ctx context.Context, obj *casesv1alpha1.CaseFieldUpdate) bool {
-	if !r.EnableValueFrom {
-		return false
-	}
-	for _, ref := range obj.Status.References {
-		cur := &metav1.PartialObjectMetadata{}
-		cur.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(ref.Kind))
-		if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: ref.Name}, cur); err != nil || cur.GetResourceVersion() != ref.ResourceVersion {
-			return true
-		}
-	}
-	return false
 }

@@ -96,7 +96,7 @@ func (r *CaseFieldUpdateReconciler) plan(ctx context.Context, s *scope) (ctrl.Re
 	obj := s.obj
 	restoreAfterPause(obj, s.now)
 	switch {
-	case s.requested != "" || !isSettled(obj) || r.referencesChanged(ctx, obj):
+	case s.requested != "" || !isSettled(obj) || r.referencesChanged(obj):
 		s.work = workApply
 	case obj.Spec.SyncPolicy == casesv1alpha1.SyncPolicyEnforce && isApplied(obj):
 		if s.idleWait = checkDueIn(obj, s.now.Time); s.idleWait <= 0 {

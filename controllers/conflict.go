@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 	"github.com/connectcases-operator/connectcases-operator/internal/cases"
@@ -64,7 +65,7 @@ func (r *CaseFieldUpdateReconciler) claimsOf(ctx context.Context, peer *casesv1a
 			continue
 		}
 		v := *f.Value.DeepCopy()
-		if v.ValueFrom != nil && r.readValueFrom(ctx, peer.Namespace, info, &v, scratch) != nil {
+		if v.ValueFrom != nil && r.readValueFrom(ctx, client.ObjectKeyFromObject(peer), info, &v, scratch) != nil {
 			continue
 		}
 		out.claims = append(out.claims, claim{field: casesv1alpha1.ResolvedField{ID: info.ID, Name: info.Name, Type: info.Type}, value: v})

@@ -74,7 +74,7 @@ func (r *CaseFieldUpdateReconciler) resolve(ctx context.Context, obj *casesv1alp
 		f.ID, f.Name = info.ID, ""
 		res.fields = append(res.fields, casesv1alpha1.ResolvedField{ID: info.ID, Name: info.Name, Type: info.Type})
 		if f.Value.ValueFrom != nil {
-			if o := r.readValueFrom(ctx, obj.Namespace, info, &f.Value, res); o != nil {
+			if o := r.readValueFrom(ctx, client.ObjectKeyFromObject(obj), info, &f.Value, res); o != nil {
 				return res, o, nil
 			}
 		}
@@ -149,7 +149,7 @@ func (r *CaseFieldUpdateReconciler) resolveWithoutCatalog(res *resolution) *Outc
 // is recorded once the Secret or ConfigMap is read, even if its value is then
 // rejected, so that fixing it runs the object again. Messages name the
 // Secret or ConfigMap and the key, never the value.
-func (r *CaseFieldUpdateReconciler) readValueFrom(ctx context.Context, namespace string, info cases.FieldInfo, v *casesv1alpha1.FieldValue, res *resolution) *Outcome {
+func (r *CaseFieldUpdateReconciler) readValueFrom(ctx context.Context, reader client.ObjectKey, info cases.FieldInfo, v *casesv1alpha1.FieldValue, res *resolution) *Outcome {
 	kind, ref := "ConfigMap", v.ValueFrom.ConfigMapKeyRef
 	if v.ValueFrom.SecretKeyRef != nil {
 		kind, ref = "Secret", v.ValueFrom.SecretKeyRef
@@ -160,7 +160,12 @@ func (r *CaseFieldUpdateReconciler) readValueFrom(ctx context.Context, namespace
 	if !r.EnableValueFrom {
 		return notFound("field %s takes its value from %s %s, but reading them is not enabled: start the manager with --enable-value-from", fieldLabel(info), kind, ref.Name)
 	}
-	data, version, err := r.readData(ctx, kind, client.ObjectKey{Namespace: namespace, Name: ref.Name})
+	if r.references != nil {
+		// Before the read: a change made after it then always sends the
+		// object back to the reconciler.
+		r.references.addReader(newRefKey(refKinds[kind], reader.Namespace, ref.Name), reader.Name)
+	}
+	data, version, err := r.readData(ctx, kind, client.ObjectKey{Namespace: reader.Namespace, Name: ref.Name})
 	if apierrors.IsNotFound(err) {
 		return notFound("%s %s of field %s does not exist", kind, ref.Name, fieldLabel(info))
 	}

@@ -112,6 +112,7 @@ func run(ctx context.Context, args []string, memory memorySettings) error {
 			cases.WithCallTimeout(o.awsCallTimeout))
 	}
 	r.EnableValueFrom = o.enableValueFrom
+	r.WatchNamespaces = o.watchNamespaces
 	r.Connections = connections.NewRegistry(connections.Options{
 		Base: awsCfg, Limits: o.awsLimits, ClientRateLimit: o.awsClientRateLimit, FieldChecks: !o.skipFieldChecks,
 		CatalogTTL: o.fieldCacheTTL, MaxLimiterWait: controllers.DefaultMaxLimiterWait, CallTimeout: o.awsCallTimeout,
