@@ -1,6 +1,10 @@
 package controllers
 
 import (
+	"maps"
+	"slices"
+	"strings"
+	"sync"
 	"unique"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,15 +17,19 @@ import (
 // CacheTransform prepares an object for the manager's cache, as its
 // DefaultTransform. It drops the managed fields, which the operator never
 // reads, and kubectl's last-applied-configuration annotation, a copy of the
-// whole object as last applied; of the Secrets, ConfigMaps and Namespaces
-// watched as metadata it drops every annotation, since none is read and that
-// one holds a Secret's data when it was applied with kubectl: the cache then
-// holds no secret data at all. It also makes the strings that many objects hold alike share one copy:
+// whole object as last applied; of objects cached as metadata only
+// (Namespaces) it drops every annotation, since none is read, and kubectl's
+// would hold a Secret's data were a Secret ever cached so. (The Secrets and
+// ConfigMaps that valueFrom reads are not cached at all: see
+// referenceWatch.) It also makes the strings that many objects hold alike
+// share one copy:
 // the JSON decoder allocates every string of every object it decodes, so
 // 10,000 CaseFieldUpdates of one namespace and domain would otherwise hold
 // 10,000 copies of the namespace, the domain id, each field id, each
 // condition's type, status, reason and message, and so on. Strings that are
 // each object's own (names, uids, case ids, values) are left as they are.
+// Label and annotation maps, and the resolved fields of the status, that
+// CaseFieldUpdates hold alike are shared too (see sharedTable).
 // Nothing is removed from the spec or the status, nor any other annotation
 // of the operator's own kinds: the reconciler compares against the cached
 // object, and reads the pause and reconcile-request annotations.
@@ -46,6 +54,9 @@ func CacheTransform(in any) (any, error) {
 		internMeta(&o.TypeMeta, &o.ObjectMeta)
 		internSpec(&o.Spec)
 		internStatus(&o.Status)
+		o.Labels = sharedMaps.share(o.Labels)
+		o.Annotations = sharedMaps.share(o.Annotations)
+		o.Status.Fields = sharedFields.share(o.Status.Fields)
 	case *metav1.PartialObjectMetadata:
 		o.Annotations = nil
 		internMeta(&o.TypeMeta, &o.ObjectMeta)
@@ -54,6 +65,72 @@ func CacheTransform(in any) (any, error) {
 		internMeta(&o.TypeMeta, &o.ObjectMeta)
 	}
 	return in, nil
+}
+
+// maxShared is how many distinct values a sharedTable holds before it
+// starts over.
+const maxShared = 1024
+
+// The label and annotation maps, and the resolved fields, that objects
+// hold alike. A map of one label costs about 370 bytes of heap, four
+// resolved fields about 190: objects of one Helm release, Kustomization or
+// Argo CD application carry the same labels, and objects of one template
+// resolve the same fields.
+var (
+	sharedMaps = &sharedTable[map[string]string]{key: func(m map[string]string) string {
+		var b strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			b.WriteString(k)
+			b.WriteByte(0)
+			b.WriteString(m[k])
+			b.WriteByte(0)
+		}
+		return b.String()
+	}}
+	sharedFields = &sharedTable[[]casesv1alpha1.ResolvedField]{key: func(fields []casesv1alpha1.ResolvedField) string {
+		var b strings.Builder
+		for _, f := range fields {
+			b.WriteString(f.ID)
+			b.WriteByte(0)
+			b.WriteString(f.Name)
+			b.WriteByte(0)
+			b.WriteString(f.Type)
+			b.WriteByte(0)
+		}
+		return b.String()
+	}}
+)
+
+// sharedTable hands out one copy of equal maps or slices to the objects
+// of the cache. Sharing them is safe because nothing writes to a cached
+// object: the cache's reader returns deep copies, and the event handlers
+// only read. The table holds at most maxShared values and starts over when
+// full, so that values that keep changing (a label with a revision, say)
+// cost a bounded table and lose only the sharing, never correctness: an
+// object keeps the copy it was given.
+type sharedTable[T ~map[string]string | ~[]casesv1alpha1.ResolvedField] struct {
+	key    func(T) string
+	mu     sync.Mutex
+	values map[string]T
+}
+
+// share returns the table's copy of v, which becomes that copy when the
+// table has none. Empty values stay as they are.
+func (t *sharedTable[T]) share(v T) T {
+	if len(v) == 0 {
+		return v
+	}
+	k := t.key(v)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.values[k]; ok {
+		return s
+	}
+	if t.values == nil || len(t.values) >= maxShared {
+		t.values = make(map[string]T)
+	}
+	t.values[k] = v
+	return v
 }
 
 // intern makes *s the shared copy of its value.

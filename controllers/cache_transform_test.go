@@ -3,6 +3,7 @@ package controllers
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"unsafe"
 
@@ -132,4 +133,49 @@ func TestCacheTransformDropsLastApplied(t *testing.T) {
 	_, err = CacheTransform(obj)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(obj.Annotations).To(Equal(map[string]string{casesv1alpha1.PausedAnnotation: "true"}))
+}
+
+// TestCacheTransformSharesMapsAndFields checks that objects with the same
+// labels, annotations and resolved fields share one copy of each, that
+// different ones do not, and that the table of shared values stays bounded.
+func TestCacheTransformSharesMapsAndFields(t *testing.T) {
+	g := NewWithT(t)
+	transformed := func(i int, labels map[string]string) *casesv1alpha1.CaseFieldUpdate {
+		o := decode[casesv1alpha1.CaseFieldUpdate](t, appliedObject(i))
+		o.Labels = labels
+		o.Annotations = map[string]string{"meta.helm.sh/release-name": "support"}
+		_, err := CacheTransform(o)
+		g.Expect(err).NotTo(HaveOccurred())
+		return o
+	}
+	mapPointer := func(m map[string]string) uintptr { return reflect.ValueOf(m).Pointer() }
+	part := func(v string) map[string]string {
+		return map[string]string{"app.kubernetes.io/part-of": v, "app.kubernetes.io/managed-by": "Helm"}
+	}
+	a, b, c := transformed(1, part("support")), transformed(2, part("support")), transformed(3, part("billing"))
+
+	g.Expect(a.Labels).To(Equal(part("support")))
+	g.Expect(mapPointer(a.Labels)).To(Equal(mapPointer(b.Labels)), "equal labels are one map")
+	g.Expect(mapPointer(a.Labels)).NotTo(Equal(mapPointer(c.Labels)))
+	g.Expect(c.Labels).To(Equal(part("billing")))
+	g.Expect(mapPointer(a.Annotations)).To(Equal(mapPointer(c.Annotations)), "equal annotations are one map")
+	g.Expect(&a.Status.Fields[0]).To(BeIdenticalTo(&c.Status.Fields[0]), "equal resolved fields are one slice")
+
+	other := decode[casesv1alpha1.CaseFieldUpdate](t, appliedObject(4))
+	other.Status.Fields[1].Type = "Number"
+	_, err := CacheTransform(other)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(&other.Status.Fields[0]).NotTo(BeIdenticalTo(&a.Status.Fields[0]))
+	g.Expect(other.Status.Fields[1].Type).To(Equal("Number"))
+
+	// Ever new labels (a revision, say) keep the table within its bound;
+	// objects keep the copies they were given.
+	for i := range 3 * maxShared {
+		transformed(i, map[string]string{"revision": fmt.Sprint(i)})
+		sharedMaps.mu.Lock()
+		n := len(sharedMaps.values)
+		sharedMaps.mu.Unlock()
+		g.Expect(n).To(BeNumerically("<=", maxShared))
+	}
+	g.Expect(a.Labels).To(Equal(part("support")))
 }
