@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unique"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -96,10 +97,13 @@ type referenceWatch struct {
 	mu   sync.RWMutex
 	refs map[refKey]refState
 
+	// unlisted counts the reflectors that have not stored their first
+	// list yet; the last one closes listed.
+	unlisted atomic.Int32
+	listed   chan struct{}
 	// synced is closed once every reflector has stored its first list and
 	// the informer's handler has seen every cached object.
 	synced  chan struct{}
-	pending sync.WaitGroup
 	started bool
 }
 
@@ -108,7 +112,7 @@ func newReferenceWatch(config *rest.Config, httpClient *http.Client, informers c
 	requests func(ctx context.Context, namespace string, names []string) []reconcile.Request) *referenceWatch {
 	return &referenceWatch{
 		config: config, httpClient: httpClient, informers: informers, namespaces: namespaces, requests: requests,
-		refs: map[refKey]refState{}, synced: make(chan struct{}),
+		refs: map[refKey]refState{}, listed: make(chan struct{}), synced: make(chan struct{}),
 	}
 }
 
@@ -159,17 +163,21 @@ func (w *referenceWatch) Start(ctx context.Context, queue workqueue.TypedRateLim
 			queue.Add(req)
 		}
 	}
+	w.unlisted.Store(int32(len(refResources) * len(namespaces)))
 	for kind, gvr := range refResources {
 		for _, ns := range namespaces {
 			store := &refStore{w: w, kind: kind, namespace: ns, enqueue: enqueue}
-			w.pending.Add(1)
 			r := toolscache.NewReflectorWithOptions(refListWatch(mc.Resource(gvr), ns), &metav1.PartialObjectMetadata{}, store,
 				toolscache.ReflectorOptions{Name: "valueFrom " + gvr.Resource, TypeDescription: gvr.Resource + " (metadata)"})
 			go r.RunWithContext(ctx)
 		}
 	}
 	go func() {
-		w.pending.Wait()
+		select {
+		case <-w.listed:
+		case <-ctx.Done():
+			return
+		}
 		if toolscache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
 			close(w.synced)
 		}
@@ -222,7 +230,11 @@ func (w *referenceWatch) version(key refKey) string {
 }
 
 // addReader records that the object name of key's namespace reads key. An
-// attempt calls it before it reads the Secret or ConfigMap.
+// attempt calls it before it reads the Secret or ConfigMap. The informer's
+// next event of the object then sets its readings from its spec and status;
+// an attempt of a spec that was already replaced may leave the name among
+// the readers of a Secret the object no longer reads, which costs a
+// reconcile that finds nothing to do when that Secret changes.
 func (w *referenceWatch) addReader(key refKey, name string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -409,7 +421,9 @@ func (s *refStore) Replace(items []any, _ string) error {
 	changed := s.w.replace(s.kind, s.namespace, items)
 	if !s.listed {
 		s.listed = true
-		s.w.pending.Done()
+		if s.w.unlisted.Add(-1) == 0 {
+			close(s.w.listed)
+		}
 		return nil
 	}
 	for ns, names := range changed {

@@ -97,8 +97,8 @@ func TestReferenceWatchBookkeeping(t *testing.T) {
 	g := NewWithT(t)
 	w := newReferenceWatch(nil, nil, nil, nil, nil)
 	var sent []string
+	w.unlisted.Store(2)
 	store := func(kind refKind, namespace string) *refStore {
-		w.pending.Add(1)
 		return &refStore{w: w, kind: kind, namespace: namespace, enqueue: func(ns string, names []string) {
 			for _, n := range names {
 				sent = append(sent, ns+"/"+n)
@@ -125,6 +125,7 @@ func TestReferenceWatchBookkeeping(t *testing.T) {
 	g.Expect(secrets.Replace([]any{meta("ns", "s1", "1"), meta("ns", "s2", "1"), meta("ns", "unread", "1")}, "1")).To(Succeed())
 	g.Expect(configMaps.Replace([]any{meta("ns", "s1", "5")}, "5")).To(Succeed())
 	g.Expect(sent).To(BeEmpty())
+	g.Expect(w.listed).To(BeClosed(), "both first lists are in")
 	g.Expect(w.version(secret("s1"))).To(Equal("1"))
 	g.Expect(w.version(newRefKey(configMapRef, "ns", "s1"))).To(Equal("5"), "kinds are apart")
 
