@@ -76,6 +76,9 @@ type CaseFieldUpdateReconciler struct {
 	// set up with the manager when EnableValueFrom is set.
 	references *referenceWatch
 
+	// written holds the status writes that the cache has not shown yet.
+	written writtenVersions
+
 	// Recorder emits the objects' Events.
 	Recorder events.EventRecorder
 
@@ -138,6 +141,10 @@ func (r *CaseFieldUpdateReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("domainId", obj.Spec.DomainID, "caseId", obj.Spec.CaseID, "generation", obj.Generation)
 	ctx = ctrl.LoggerInto(ctx, log)
+	if r.written.stale(obj.UID, obj.ResourceVersion, r.now()) {
+		log.V(1).Info("The cache is behind the last status write; waiting for it", "resourceVersion", obj.ResourceVersion)
+		return ctrl.Result{RequeueAfter: staleCacheWait}, nil
+	}
 
 	s := newScope(obj, r.now())
 	defer func() {
@@ -170,8 +177,12 @@ func (r *CaseFieldUpdateReconciler) record(ctx context.Context, s *scope) error 
 	}
 	var err error
 	if !equality.Semantic.DeepEqual(s.before.Status, s.obj.Status) {
+		r.written.writing(s.obj.UID, s.before.ResourceVersion, r.now())
 		if perr := r.Status().Patch(ctx, s.obj, client.MergeFrom(s.before)); perr != nil {
+			r.written.forget(s.obj.UID)
 			err = fmt.Errorf("failed to patch the status of %s/%s: %w", s.obj.Namespace, s.obj.Name, perr)
+		} else if s.obj.ResourceVersion == s.before.ResourceVersion {
+			r.written.forget(s.obj.UID)
 		}
 	}
 	if left, applies := expiresIn(s.obj, s.requested, s.now.Time); err == nil && applies && left <= 0 && s.before.Status.LastAppliedTime != s.obj.Status.LastAppliedTime {
@@ -207,6 +218,9 @@ func (r *CaseFieldUpdateReconciler) SetupWithManager(mgr ctrl.Manager, maxConcur
 	}
 	if err := indexField(context.Background(), mgr.GetCache(), caseIndexKey, clusterWide, indexByCase); err != nil {
 		return fmt.Errorf("failed to index CaseFieldUpdates by case: %w", err)
+	}
+	if err := r.followWrites(mgr.GetCache()); err != nil {
+		return err
 	}
 	changes := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
 	b := ctrl.NewControllerManagedBy(mgr).
