@@ -43,7 +43,7 @@ func (r *CaseFieldUpdateReconciler) watchConnections(mgr ctrl.Manager, b *builde
 	if r.Connections == nil {
 		return b, nil
 	}
-	if err := indexField(context.Background(), mgr.GetCache(), connectionIndexKey, clusterWide, indexByConnection); err != nil {
+	if err := indexField(context.Background(), mgr.GetCache(), connectionIndexKey, indexByConnection); err != nil {
 		return nil, fmt.Errorf("failed to index CaseFieldUpdates by connection: %w", err)
 	}
 	return b.Watches(&casesv1alpha1.CasesConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOf),

@@ -216,7 +216,7 @@ func (r *CaseFieldUpdateReconciler) SetupWithManager(mgr ctrl.Manager, maxConcur
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
-	if err := indexField(context.Background(), mgr.GetCache(), caseIndexKey, clusterWide, indexByCase); err != nil {
+	if err := indexField(context.Background(), mgr.GetCache(), caseIndexKey, indexByCase); err != nil {
 		return fmt.Errorf("failed to index CaseFieldUpdates by case: %w", err)
 	}
 	if err := r.followWrites(mgr.GetCache()); err != nil {

@@ -13,16 +13,6 @@ import (
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 )
 
-// indexScope says which lookup an index answers: across the cluster
-// (client.MatchingFields alone) or within a namespace (with
-// client.InNamespace).
-type indexScope int
-
-const (
-	clusterWide indexScope = iota
-	namespaced
-)
-
 // The index names and values that controller-runtime's cache reader looks
 // up for client.MatchingFields{field: v} (sigs.k8s.io/controller-runtime,
 // pkg/cache/internal: FieldIndexName and KeyToNamespacedKey).
@@ -33,14 +23,14 @@ const (
 
 // indexField adds the index field of CaseFieldUpdates to their informer in
 // informers, so that the cache's List answers client.MatchingFields{field:
-// v} in scope. It is the cache's IndexField, less one of its two copies:
-// IndexField stores every value once for the whole cluster and once for the
-// object's namespace, each a set of its own in client-go's indexer, which
-// for an index of about one value per object, such as the case, is two
-// small maps per object (about 5 MiB at 10,000 objects). Each query of the
-// reconciler uses one of the two, so only that one is stored: a query in the
-// other scope finds nothing.
-func indexField(ctx context.Context, informers cache.Informers, field string, scope indexScope, extract client.IndexerFunc) error {
+// v} across the cluster. It is the cache's IndexField, less one of its two
+// copies: IndexField stores every value once for the whole cluster and once
+// for the object's namespace, each a set of its own in client-go's indexer,
+// which for an index of about one value per object, such as the case, is
+// two small maps per object (about 5 MiB at 10,000 objects). Every lookup of
+// the reconciler is cluster-wide, so only that copy is stored: a lookup
+// within a namespace (client.InNamespace) finds nothing.
+func indexField(ctx context.Context, informers cache.Informers, field string, extract client.IndexerFunc) error {
 	inf, err := informers.GetInformer(ctx, &casesv1alpha1.CaseFieldUpdate{}, cache.BlockUntilSynced(false))
 	if err != nil {
 		return err
@@ -50,13 +40,9 @@ func indexField(ctx context.Context, informers cache.Informers, field string, sc
 		if !ok {
 			return nil, fmt.Errorf("object of type %T is not an Object", o)
 		}
-		prefix := allNamespacesKey
-		if scope == namespaced {
-			prefix = obj.GetNamespace() + "/"
-		}
 		vals := extract(obj)
 		for i, v := range vals {
-			vals[i] = prefix + v
+			vals[i] = allNamespacesKey + v
 		}
 		return vals, nil
 	}})

@@ -14,7 +14,7 @@ import (
 	casesv1alpha1 "github.com/connectcases-operator/connectcases-operator/api/v1alpha1"
 )
 
-// TestIndexes checks that the indexes, each stored in one scope only,
+// TestIndexes checks that the indexes, each stored cluster-wide only,
 // answer the reconciler's lookups, from a cache of the whole cluster and
 // from one of some namespaces (--watch-namespaces).
 func TestIndexes(t *testing.T) {
@@ -91,8 +91,8 @@ func indexedClient(t *testing.T, opts cache.Options) client.Client {
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	g.Expect(indexField(ctx, c, caseIndexKey, clusterWide, indexByCase)).To(Succeed())
-	g.Expect(indexField(ctx, c, connectionIndexKey, clusterWide, indexByConnection)).To(Succeed())
+	g.Expect(indexField(ctx, c, caseIndexKey, indexByCase)).To(Succeed())
+	g.Expect(indexField(ctx, c, connectionIndexKey, indexByConnection)).To(Succeed())
 	go func() { _ = c.Start(ctx) }()
 	g.Expect(c.WaitForCacheSync(ctx)).To(BeTrue())
 	cl, err := client.New(restConfig, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: c}})

@@ -264,7 +264,7 @@ func (h *harness) cachedClient() client.Client {
 	g := NewWithT(h.t)
 	c, err := cache.New(restConfig, cache.Options{Scheme: scheme, DefaultTransform: CacheTransform})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(indexField(context.Background(), c, caseIndexKey, clusterWide, indexByCase)).To(Succeed())
+	g.Expect(indexField(context.Background(), c, caseIndexKey, indexByCase)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
 	h.t.Cleanup(cancel)
 	go func() { _ = c.Start(ctx) }()

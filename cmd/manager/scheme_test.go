@@ -21,13 +21,13 @@ func TestSchemeHoldsWhatTheManagerUses(t *testing.T) {
 		want bool
 	}{
 		"CaseFieldUpdate (reconciled, cached, listed)": {&casesv1alpha1.CaseFieldUpdateList{}, true},
-		"CaseFieldUpdate":                              {&casesv1alpha1.CaseFieldUpdate{}, true},
-		"CasesConnection (reconciled, watched)":        {&casesv1alpha1.CasesConnection{}, true},
-		"CasesConnectionList":                          {&casesv1alpha1.CasesConnectionList{}, true},
-		"Secret (valueFrom, watched as metadata)":      {&corev1.Secret{}, true},
-		"ConfigMap (valueFrom, watched as metadata)":   {&corev1.ConfigMap{}, true},
-		"Namespace (connections, watched as metadata)": {&corev1.Namespace{}, true},
-		"Deployment (not used)":                        {&appsv1.Deployment{}, false},
+		"CaseFieldUpdate":                                 {&casesv1alpha1.CaseFieldUpdate{}, true},
+		"CasesConnection (reconciled, watched)":           {&casesv1alpha1.CasesConnection{}, true},
+		"CasesConnectionList":                             {&casesv1alpha1.CasesConnectionList{}, true},
+		"Secret (valueFrom, read from the API server)":    {&corev1.Secret{}, true},
+		"ConfigMap (valueFrom, read from the API server)": {&corev1.ConfigMap{}, true},
+		"Namespace (connections, watched as metadata)":    {&corev1.Namespace{}, true},
+		"Deployment (not used)":                           {&appsv1.Deployment{}, false},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
