@@ -68,7 +68,7 @@ type refState struct {
 // referenceWatch follows the Secrets and ConfigMaps that valueFrom may
 // read, without a cache of them: it lists and watches their metadata and
 // keeps, for each, only its resourceVersion and the names of the
-// CaseFieldUpdates that read it, about a hundred bytes where an informer
+// CaseFieldUpdates that read it, under 200 bytes where an informer
 // keeps the object's whole metadata, a key and an index entry. A changed
 // or deleted Secret or ConfigMap sends its readers, and their neighbours on
 // the same case, to the reconciler; referencesChanged compares the
