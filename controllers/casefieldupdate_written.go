@@ -90,13 +90,6 @@ func (w *writtenVersions) stale(uid types.UID, version string, now time.Time) bo
 	return true
 }
 
-// size returns the number of writes waited for.
-func (w *writtenVersions) size() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.pending)
-}
-
 // followWrites tells the reconciler's written versions each version of a
 // CaseFieldUpdate that the cache receives.
 func (r *CaseFieldUpdateReconciler) followWrites(informers cache.Informers) error {

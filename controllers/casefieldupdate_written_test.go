@@ -93,3 +93,10 @@ func TestWrittenVersions(t *testing.T) {
 	w.forget(uid)
 	g.Expect(w.stale(uid, "4", now)).To(BeFalse())
 }
+
+// size returns the number of writes waited for.
+func (w *writtenVersions) size() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending)
+}
