@@ -43,14 +43,7 @@ func TestValueFromFollowsItsSources(t *testing.T) {
 			g.Eventually(h.readyReasonOf(obj), timeout, interval).Should(Equal(casesv1alpha1.AppliedReason))
 			g.Expect(h.updateCalls("case-1")).To(Equal(1))
 
-			summary := func() string {
-				v, _ := h.emu.CaseFields("domain-1", "case-1")
-				return *v["summary"].StringValue
-			}
-			priority := func() string {
-				v, _ := h.emu.CaseFields("domain-1", "case-1")
-				return *v["priority"].StringValue
-			}
+			summary, priority := h.caseText("case-1", "summary"), h.caseText("case-1", "priority")
 
 			// A change of the Secret sends the object again.
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(secret), secret)).To(Succeed())
@@ -175,4 +168,68 @@ func TestReferenceWatchBookkeeping(t *testing.T) {
 	g.Expect(w.refs).To(HaveKeyWithValue(secret("s3"), refState{readers: []string{"c"}}))
 	w.setReaders(reader("c", "s3"), nil)
 	g.Expect(w.refs).To(BeEmpty())
+}
+
+// caseText returns a function that reads a text field of a case of
+// domain-1 from the emulator, "" while it is unset.
+func (h *harness) caseText(caseID, field string) func() string {
+	return func() string {
+		v, _ := h.emu.CaseFields("domain-1", caseID)
+		if f, ok := v[field]; ok && f.StringValue != nil {
+			return *f.StringValue
+		}
+		return ""
+	}
+}
+
+// TestSecretChangeStartsAndEndsAConflict runs the reference watch with
+// Enforce, a neighbour on the same case and a reconcile request: an object
+// under Enforce takes Priority from a Secret, a neighbour sets it by id. A
+// change of the Secret to another value starts a field conflict on both
+// sides without a call; a reconcile request on the conflicted object is
+// acknowledged without a call; the Secret back to the neighbour's value
+// ends the conflict and both apply again.
+func TestSecretChangeStartsAndEndsAConflict(t *testing.T) {
+	g := NewWithT(t)
+	h := newHarness(t, harnessOptions{})
+	h.startManager(h.withValueFrom)
+	ctx := context.Background()
+
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "routing", Namespace: h.namespace},
+		StringData: map[string]string{"priority": "low"}}
+	g.Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+	obj := h.newObject("enforced", "case-1", casesv1alpha1.CaseField{Name: "Priority", Value: casesv1alpha1.FieldValue{
+		ValueFrom: &casesv1alpha1.ValueSource{SecretKeyRef: &casesv1alpha1.KeyReference{Name: "routing", Key: "priority"}}}})
+	obj.Spec.SyncPolicy = casesv1alpha1.SyncPolicyEnforce
+	peer := h.newObject("neighbour", "case-1", casesv1alpha1.CaseField{ID: "priority", Value: str("low")})
+	g.Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+	g.Expect(k8sClient.Create(ctx, peer)).To(Succeed())
+	for _, o := range []*casesv1alpha1.CaseFieldUpdate{obj, peer} {
+		g.Eventually(h.readyReasonOf(o), timeout, interval).Should(Equal(casesv1alpha1.AppliedReason))
+	}
+	g.Expect(h.updateCalls("case-1")).To(Equal(2))
+
+	setPriority := func(v string) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(secret), secret)).To(Succeed())
+		secret.StringData = map[string]string{"priority": v}
+		g.Expect(k8sClient.Update(ctx, secret)).To(Succeed())
+	}
+	setPriority("high")
+	for _, o := range []*casesv1alpha1.CaseFieldUpdate{obj, peer} {
+		g.Eventually(h.readyReasonOf(o), timeout, interval).Should(Equal(casesv1alpha1.FieldConflictReason))
+	}
+	g.Expect(h.updateCalls("case-1")).To(Equal(2), "a conflict sends nothing")
+	g.Expect(h.caseText("case-1", "priority")()).To(Equal("low"))
+
+	h.annotate(obj, casesv1alpha1.ReconcileRequestedAtAnnotation, "during-the-conflict")
+	g.Eventually(func() string { return h.get(obj).Status.LastHandledReconcileAt }, timeout, interval).Should(Equal("during-the-conflict"))
+	g.Expect(readyReason(h.get(obj))).To(Equal(casesv1alpha1.FieldConflictReason))
+	g.Expect(h.updateCalls("case-1")).To(Equal(2), "the request is acknowledged, the conflict still holds")
+
+	setPriority("low")
+	for _, o := range []*casesv1alpha1.CaseFieldUpdate{obj, peer} {
+		g.Eventually(h.readyReasonOf(o), timeout, interval).Should(Equal(casesv1alpha1.AppliedReason))
+	}
+	g.Expect(h.updateCalls("case-1")).To(Equal(4), "each side applies once when the conflict ends")
+	g.Expect(h.caseText("case-1", "priority")()).To(Equal("low"))
 }
